@@ -36,9 +36,9 @@ with Registry(db).cursor() as cr:
         json.dumps(
             {
                 "state": module.state,
-                "xmlids": env["ir.model.data"].search_count(
-                    [("module", "=", "installment_credit")]
-                ),
+                "xmlids": env["ir.model.data"]
+                .search([("module", "=", "installment_credit")])
+                .mapped(lambda d: f"{d.model},{d.name}"),
                 "models": env["ir.model"]
                 .search(
                     [

@@ -1,0 +1,281 @@
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+
+class InstallmentPlan(models.Model):
+    """An installment agreement on a posted customer invoice.
+
+    The plan is an overlay: it never touches the invoice's journal items. What
+    has been settled toward it is derived from the invoice's residual (see
+    ``installment.plan.line._compute_allocation``).
+    """
+
+    _name = "installment.plan"
+    _description = "Installment Plan"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(compute="_compute_name", store=True)
+    move_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+        tracking=True,
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        related="move_id.commercial_partner_id",
+        store=True,
+        index=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", related="move_id.company_id", store=True, index=True
+    )
+    currency_id = fields.Many2one(
+        "res.currency", related="move_id.currency_id", store=True
+    )
+    invoice_user_id = fields.Many2one(
+        "res.users", string="Salesperson", related="move_id.invoice_user_id"
+    )
+    amount_total = fields.Monetary(
+        string="Amount Financed",
+        required=True,
+        readonly=True,
+        tracking=True,
+        help="What the customer still owed on the invoice when the plan was made.",
+    )
+    credit_note_base = fields.Monetary(
+        readonly=True,
+        help="Credit notes already reconciled with the invoice when the plan was "
+        "made; later ones reduce the plan from its last installment backwards.",
+    )
+    amount_reduced = fields.Monetary(
+        string="Reduced by Credit Notes", compute="_compute_amounts", store=True
+    )
+    amount_paid = fields.Monetary(
+        string="Paid", compute="_compute_amounts", store=True, tracking=True
+    )
+    amount_residual = fields.Monetary(
+        string="Remaining", compute="_compute_amounts", store=True
+    )
+    amount_late = fields.Monetary(string="Late", compute="_compute_amounts", store=True)
+    next_due_date = fields.Date(compute="_compute_amounts", store=True)
+    next_due_amount = fields.Monetary(compute="_compute_amounts", store=True)
+    installment_count = fields.Integer(
+        string="Installments", compute="_compute_amounts", store=True
+    )
+    cancelled = fields.Boolean(readonly=True, copy=False)
+    state = fields.Selection(
+        [("active", "Active"), ("paid", "Paid"), ("cancelled", "Cancelled")],
+        compute="_compute_state",
+        store=True,
+        index=True,
+        tracking=True,
+    )
+    line_ids = fields.One2many(
+        "installment.plan.line", "plan_id", string="Installments", copy=False
+    )
+
+    def init(self):
+        # One non-cancelled plan per invoice, enforced by the database too.
+        self.env.cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS installment_plan_move_active_uniq "
+                "ON installment_plan (move_id) WHERE state != 'cancelled'"
+            )
+        )
+
+    @api.depends("move_id.name")
+    def _compute_name(self):
+        for plan in self:
+            plan.name = _("Installments of %s", plan.move_id.name or "")
+
+    @api.depends(
+        "line_ids.amount",
+        "line_ids.amount_reduced",
+        "line_ids.amount_paid",
+        "line_ids.amount_residual",
+        "line_ids.state",
+        "line_ids.due_date",
+    )
+    def _compute_amounts(self):
+        for plan in self:
+            lines = plan.line_ids.sorted(lambda line: (line.sequence, line.due_date))
+            open_lines = lines.filtered(lambda line: line.state != "paid")
+            plan.amount_reduced = sum(lines.mapped("amount_reduced"))
+            plan.amount_paid = sum(lines.mapped("amount_paid"))
+            plan.amount_residual = sum(lines.mapped("amount_residual"))
+            plan.amount_late = sum(
+                open_lines.filtered(lambda line: line.state == "late").mapped(
+                    "amount_residual"
+                )
+            )
+            plan.next_due_date = open_lines[:1].due_date
+            plan.next_due_amount = open_lines[:1].amount_residual
+            plan.installment_count = len(lines)
+
+    @api.depends("cancelled", "line_ids.state")
+    def _compute_state(self):
+        for plan in self:
+            if plan.cancelled:
+                plan.state = "cancelled"
+            elif plan.line_ids and all(
+                state == "paid" for state in plan.line_ids.mapped("state")
+            ):
+                plan.state = "paid"
+            else:
+                plan.state = "active"
+
+    @api.constrains("amount_total", "line_ids")
+    def _check_lines_sum(self):
+        for plan in self:
+            if not plan.line_ids:
+                continue
+            total = sum(plan.line_ids.mapped("amount"))
+            if plan.currency_id.compare_amounts(total, plan.amount_total):
+                raise ValidationError(
+                    _(
+                        "The installments of %(plan)s add up to %(sum)s but the plan "
+                        "finances %(total)s. Adjust the installments so that they "
+                        "cover exactly the amount financed.",
+                        plan=plan.display_name,
+                        sum=plan.currency_id.format(total),
+                        total=plan.currency_id.format(plan.amount_total),
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+
+    def action_cancel(self):
+        """Cancel the plan: it stays as history and frees the invoice."""
+        for plan in self.filtered(lambda p: p.state != "cancelled"):
+            plan.cancelled = True
+            plan.message_post(body=_("Installment plan cancelled."))
+        return True
+
+    def action_open_invoice(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "account.move",
+            "res_id": self.move_id.id,
+            "view_mode": "form",
+        }
+
+    def action_register_payment(self):
+        self.ensure_one()
+        return self.move_id.action_register_payment()
+
+    # ------------------------------------------------------------------
+    # Services
+    # ------------------------------------------------------------------
+
+    def _get_amount_due(self, date=None):
+        """Amount the customer should pay now: late + due by ``date``, else
+        the next installment."""
+        self.ensure_one()
+        date = date or fields.Date.context_today(self)
+        open_lines = self.line_ids.filtered(lambda line: line.state != "paid").sorted(
+            lambda line: (line.sequence, line.due_date)
+        )
+        due = open_lines.filtered(lambda line: line.due_date <= date)
+        if due:
+            return self.currency_id.round(sum(due.mapped("amount_residual")))
+        return open_lines[:1].amount_residual
+
+    def _rebalance_after_edit(self, line, new_amount):
+        """Give ``line`` ``new_amount`` and spread the difference evenly over
+        the later installments the user has not edited themselves."""
+        self.ensure_one()
+        currency = self.currency_id
+        lines = self.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date, rec.id))
+        position = list(lines).index(line)
+        flexible = lines[position + 1 :].filtered(
+            lambda rec: not rec.is_manual and rec.state not in ("paid", "partial")
+        )
+        if currency.compare_amounts(new_amount, 0) <= 0:
+            raise UserError(
+                _(
+                    "Installment %(seq)s of %(plan)s must be positive; to remove it, "
+                    "move its amount to other installments.",
+                    seq=position + 1,
+                    plan=self.display_name,
+                )
+            )
+        others = lines - flexible - line
+        rest = currency.round(
+            self.amount_total - sum(others.mapped("amount")) - new_amount
+        )
+        if not flexible:
+            if currency.is_zero(rest):
+                return {}
+            raise UserError(
+                _(
+                    "No later installment can absorb the difference of %(diff)s "
+                    "after installment %(seq)s of %(plan)s (the later ones are "
+                    "paid or were edited by hand). Edit a later installment "
+                    "instead so the total stays %(total)s.",
+                    diff=currency.format(-rest),
+                    seq=position + 1,
+                    plan=self.display_name,
+                    total=currency.format(self.amount_total),
+                )
+            )
+        part = currency.round(rest / len(flexible))
+        parts = [part] * (len(flexible) - 1)
+        parts.append(currency.round(rest - sum(parts)))
+        if any(currency.compare_amounts(p, 0) <= 0 for p in parts):
+            raise UserError(
+                _(
+                    "Setting installment %(seq)s of %(plan)s to %(amount)s leaves "
+                    "%(rest)s for the %(count)s later installment(s): each must "
+                    "stay positive. Choose a smaller amount.",
+                    seq=position + 1,
+                    plan=self.display_name,
+                    amount=currency.format(new_amount),
+                    rest=currency.format(rest),
+                    count=len(flexible),
+                )
+            )
+        return dict(zip(flexible, parts, strict=True))
+
+    def _post_edit_message(self, changes):
+        """Log installment edits in the chatter: ``changes`` is a list of
+        (line, field label, old, new)."""
+        self.ensure_one()
+        items = Markup("").join(
+            Markup("<li>%s</li>")
+            % _(
+                "Installment %(seq)s: %(field)s %(old)s → %(new)s",
+                seq=line._get_position(),
+                field=label,
+                old=old,
+                new=new,
+            )
+            for line, label, old, new in changes
+        )
+        self.message_post(
+            body=Markup("%s<ul>%s</ul>") % (_("Installments changed:"), items)
+        )
+
+    # ------------------------------------------------------------------
+    # Scheduled action
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_installment_daily(self):
+        """Daily: flip overdue installments to late, then hand them over."""
+        lines = self.env["installment.plan.line"]._flip_late_installments()
+        lines._on_installments_late()
+        return lines

@@ -1,0 +1,307 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..tools import schedule
+
+
+class InstallmentPlanLine(models.Model):
+    _name = "installment.plan.line"
+    _description = "Installment"
+    _order = "plan_id, sequence, due_date, id"
+    _check_company_auto = True
+    _rec_name = "due_date"
+
+    plan_id = fields.Many2one(
+        "installment.plan", required=True, ondelete="cascade", index=True
+    )
+    sequence = fields.Integer(default=10)
+    due_date = fields.Date(required=True)
+    currency_id = fields.Many2one(related="plan_id.currency_id", store=True)
+    amount = fields.Monetary(required=True)
+    is_manual = fields.Boolean(
+        string="Edited by Hand",
+        help="Set when a user changed the amount: rebalancing leaves it alone.",
+    )
+    amount_reduced = fields.Monetary(
+        string="Credited", compute="_compute_allocation", store=True
+    )
+    amount_paid = fields.Monetary(
+        string="Paid", compute="_compute_allocation", store=True
+    )
+    amount_residual = fields.Monetary(
+        string="Remaining", compute="_compute_allocation", store=True
+    )
+    date_paid = fields.Date(compute="_compute_allocation", store=True)
+    state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("partial", "Partially Paid"),
+            ("paid", "Paid"),
+            ("late", "Late"),
+        ],
+        compute="_compute_allocation",
+        store=True,
+        index=True,
+    )
+    partner_id = fields.Many2one(
+        "res.partner", related="plan_id.partner_id", store=True, index=True
+    )
+    move_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        related="plan_id.move_id",
+        store=True,
+        index=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", related="plan_id.company_id", store=True, index=True
+    )
+    plan_state = fields.Selection(related="plan_id.state", store=True)
+    invoice_user_id = fields.Many2one(
+        "res.users", string="Salesperson", related="move_id.invoice_user_id"
+    )
+
+    def init(self):
+        # Serves the daily late flip and the due-date filters.
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS installment_plan_line_due_state_idx "
+                "ON installment_plan_line (due_date, state)"
+            )
+        )
+
+    @api.depends(
+        "plan_id.move_id.amount_residual",
+        "plan_id.amount_total",
+        "plan_id.credit_note_base",
+        "plan_id.line_ids.amount",
+        "plan_id.line_ids.due_date",
+        "plan_id.line_ids.sequence",
+    )
+    def _compute_allocation(self):
+        """Allocate what was settled toward the plan over its installments.
+
+        settled = amount financed - invoice residual. Credit notes reconciled
+        after the plan was made reduce it from the last installment backwards;
+        the rest (payments) fills installments oldest first, in payment-date
+        order so each installment knows when it was completed.
+        """
+        today = fields.Date.context_today(self)
+        for plan in self.plan_id:
+            lines = plan.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date))
+            currency = plan.currency_id
+            settlements = plan.move_id._installment_settlements()
+            settled = plan.amount_total - plan.move_id.amount_residual
+            settled = currency.round(min(max(settled, 0.0), plan.amount_total))
+            reduction = currency.round(
+                min(
+                    max(settlements["credit_notes"] - plan.credit_note_base, 0.0),
+                    settled,
+                )
+            )
+            paid_total = currency.round(settled - reduction)
+            amounts = [line.amount for line in lines]
+            reduced = schedule.reduce_from_last(amounts, reduction)
+            payable = [
+                currency.round(a - r) for a, r in zip(amounts, reduced, strict=True)
+            ]
+            paid = [
+                currency.round(p)
+                for p in schedule.allocate_oldest_first(payable, paid_total)
+            ]
+            # Payments in date order, skipping those older than the plan.
+            stream = list(settlements["payments"])
+            skip = sum(amount for _date, amount in stream) - paid_total
+            dated = []
+            for pay_date, amount in stream:
+                used = min(amount, max(skip, 0.0))
+                skip -= used
+                if currency.compare_amounts(amount - used, 0) > 0:
+                    dated.append([pay_date, amount - used])
+            for line, red, due, got in zip(lines, reduced, payable, paid, strict=True):
+                residual = currency.round(due - got)
+                date_paid = False
+                need = got
+                while dated and currency.compare_amounts(need, 0) > 0:
+                    take = min(need, dated[0][1])
+                    need -= take
+                    dated[0][1] -= take
+                    date_paid = dated[0][0]
+                    if currency.is_zero(dated[0][1]):
+                        dated.pop(0)
+                line.amount_reduced = currency.round(red)
+                line.amount_paid = got
+                line.amount_residual = residual
+                line.date_paid = date_paid if currency.is_zero(residual) else False
+                if currency.is_zero(residual):
+                    line.state = "paid"
+                elif line.due_date and line.due_date < today:
+                    line.state = "late"
+                elif currency.compare_amounts(got, 0) > 0:
+                    line.state = "partial"
+                else:
+                    line.state = "pending"
+
+    def _get_position(self):
+        self.ensure_one()
+        lines = self.plan_id.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date))
+        return list(lines).index(self) + 1
+
+    def write(self, vals):
+        if self.env.context.get("installment_rebalancing") or not (
+            {"amount", "due_date"} & set(vals)
+        ):
+            return super().write(vals)
+        for line in self.sorted(
+            lambda rec: (rec.plan_id.id, rec.sequence, rec.due_date)
+        ):
+            line._edit_installment(vals)
+        other = {k: v for k, v in vals.items() if k not in ("amount", "due_date")}
+        return super().write(other) if other else True
+
+    def _edit_installment(self, vals):
+        """Apply a user's edit of amount and/or due date to one installment."""
+        self.ensure_one()
+        plan = self.plan_id
+        currency = plan.currency_id
+        if plan.state == "cancelled":
+            raise UserError(
+                _("%s is cancelled: its installments can no longer be edited.")
+                % plan.display_name
+            )
+        if self.state in ("paid", "partial") or not currency.is_zero(self.amount_paid):
+            raise UserError(
+                _(
+                    "Installment %(seq)s of %(plan)s has already been paid (fully or "
+                    "partly) and cannot be edited. Edit an unpaid installment.",
+                    seq=self._get_position(),
+                    plan=plan.display_name,
+                )
+            )
+        changes = []
+        updates = {}
+        if "due_date" in vals:
+            new_date = fields.Date.to_date(vals["due_date"])
+            self._check_due_date_order(new_date)
+            if new_date != self.due_date:
+                changes.append((self, _("due date"), self.due_date, new_date))
+                updates["due_date"] = new_date
+        if "amount" in vals:
+            new_amount = currency.round(vals["amount"])
+            if currency.compare_amounts(new_amount, self.amount):
+                rebalanced = plan._rebalance_after_edit(self, new_amount)
+                changes.append(
+                    (
+                        self,
+                        _("amount"),
+                        currency.format(self.amount),
+                        currency.format(new_amount),
+                    )
+                )
+                for other, amount in rebalanced.items():
+                    if currency.compare_amounts(other.amount, amount):
+                        changes.append(
+                            (
+                                other,
+                                _("amount (rebalanced)"),
+                                currency.format(other.amount),
+                                currency.format(amount),
+                            )
+                        )
+                        other.with_context(installment_rebalancing=True).write(
+                            {"amount": amount}
+                        )
+                updates.update(amount=new_amount, is_manual=True)
+        if updates:
+            self.with_context(installment_rebalancing=True).write(updates)
+        if changes:
+            plan._post_edit_message(changes)
+
+    def _check_due_date_order(self, new_date):
+        if not new_date:
+            raise UserError(_("An installment needs a due date."))
+        lines = self.plan_id.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date))
+        position = list(lines).index(self)
+        previous = lines[position - 1] if position else False
+        following = lines[position + 1] if position + 1 < len(lines) else False
+        if previous and new_date < previous.due_date:
+            raise UserError(
+                _(
+                    "Installment %(seq)s cannot be due on %(date)s, before "
+                    "installment %(prev)s (%(prev_date)s). Choose a date between the "
+                    "previous and the next installment.",
+                    seq=position + 1,
+                    date=new_date,
+                    prev=position,
+                    prev_date=previous.due_date,
+                )
+            )
+        if following and new_date > following.due_date:
+            raise UserError(
+                _(
+                    "Installment %(seq)s cannot be due on %(date)s, after "
+                    "installment %(next)s (%(next_date)s). Choose a date between the "
+                    "previous and the next installment.",
+                    seq=position + 1,
+                    date=new_date,
+                    next=position + 2,
+                    next_date=following.due_date,
+                )
+            )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_active_plan(self):
+        if any(
+            line.plan_id.state == "active" for line in self
+        ) and not self.env.context.get("installment_plan_unlink"):
+            raise UserError(
+                _(
+                    "Installments of an active plan cannot be deleted: change their "
+                    "amounts, or cancel the plan and make a new one."
+                )
+            )
+
+    # ------------------------------------------------------------------
+    # Late detection (daily)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _flip_late_installments(self, today=None):
+        """Mark unpaid installments whose due date has passed as late.
+
+        One set-based UPDATE; returns the installments that just became late
+        (the hook for reminders). Running it twice the same day returns nothing
+        the second time.
+        """
+        today = today or fields.Date.context_today(self)
+        self.env["installment.plan.line"].flush_model(["state", "due_date"])
+        self.env["installment.plan"].flush_model(["state"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                UPDATE installment_plan_line line
+                   SET state = 'late'
+                  FROM installment_plan plan
+                 WHERE plan.id = line.plan_id
+                   AND plan.state = 'active'
+                   AND line.state IN ('pending', 'partial')
+                   AND line.due_date < %s
+             RETURNING line.id
+                """,
+                today,
+            )
+        )
+        lines = self.browse([row[0] for row in rows])
+        if lines:
+            lines.invalidate_recordset(["state"])
+            lines.modified(["state"])
+            self.env.flush_all()
+        return lines
+
+    def _on_installments_late(self):
+        """Hook called with the installments that just became late.
+
+        The reminder rules extend this; the installment core only flips states.
+        """
+        return self

@@ -1,0 +1,3 @@
+from . import installment_plan_create
+from . import installment_payment_register
+from . import account_payment_register

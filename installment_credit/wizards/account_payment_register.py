@@ -1,0 +1,34 @@
+from odoo import models
+
+
+class AccountPaymentRegister(models.TransientModel):
+    _inherit = "account.payment.register"
+
+    def _get_total_amounts_to_pay(self, batch_results):
+        """For one invoice with an installment plan, propose what the plan says
+        is due: the late + due-today installments, else the next one."""
+        values = super()._get_total_amounts_to_pay(batch_results)
+        lines = self.env["account.move.line"]
+        for batch in batch_results:
+            lines |= batch["lines"]
+        move = lines.move_id
+        plan = move.installment_plan_id if len(move) == 1 else False
+        if not plan or plan.state != "active":
+            return values
+        due = plan._get_amount_due(self.payment_date)
+        if plan.currency_id.is_zero(due):
+            return values
+        amount = plan.currency_id._convert(
+            due, self.currency_id, self.company_id, self.payment_date
+        )
+        has_late = any(
+            line.due_date <= self.payment_date and line.state != "paid"
+            for line in plan.line_ids
+        )
+        values.update(
+            amount_by_default=amount,
+            amount_for_difference=amount,
+            installment_mode="overdue" if has_late else "next",
+            lines=lines,
+        )
+        return values

@@ -1,0 +1,182 @@
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools import schedule
+
+
+class InstallmentPaymentRegister(models.TransientModel):
+    """Customer-level payment: one amount, one payment, applied to the
+    customer's open installments oldest due date first across invoices."""
+
+    _name = "installment.payment.register"
+    _description = "Register Installment Payment"
+
+    partner_id = fields.Many2one(
+        "res.partner", required=True, domain=[("is_company", "=", True)]
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    currency_id = fields.Many2one(
+        "res.currency",
+        required=True,
+        default=lambda self: self.env.company.currency_id,
+    )
+    journal_id = fields.Many2one(
+        "account.journal",
+        required=True,
+        domain="[('type', 'in', ('bank', 'cash')), ('company_id', '=', company_id)]",
+        default=lambda self: self.env["account.journal"].search(
+            [
+                ("type", "in", ("bank", "cash")),
+                ("company_id", "=", self.env.company.id),
+            ],
+            limit=1,
+        ),
+    )
+    amount = fields.Monetary(required=True)
+    payment_date = fields.Date(
+        required=True, default=lambda self: fields.Date.context_today(self)
+    )
+    line_ids = fields.One2many(
+        "installment.payment.register.line",
+        "wizard_id",
+        compute="_compute_line_ids",
+        string="Installments Settled",
+    )
+    amount_excess = fields.Monetary(
+        string="Left as Customer Credit", compute="_compute_line_ids"
+    )
+
+    def _open_installments(self):
+        self.ensure_one()
+        return (
+            self.env["installment.plan.line"]
+            .search(
+                [
+                    ("partner_id", "=", self.partner_id.commercial_partner_id.id),
+                    ("plan_state", "=", "active"),
+                    ("state", "!=", "paid"),
+                    ("company_id", "=", self.company_id.id),
+                    ("currency_id", "=", self.currency_id.id),
+                ]
+            )
+            .sorted(lambda line: (line.due_date, line.move_id.id, line.sequence))
+        )
+
+    def _allocation(self):
+        """``[(installment, amount applied)]`` and what is left over."""
+        self.ensure_one()
+        lines = self._open_installments()
+        parts = schedule.allocate_oldest_first(
+            lines.mapped("amount_residual"), self.amount
+        )
+        allocation = [
+            (line, self.currency_id.round(part))
+            for line, part in zip(lines, parts, strict=True)
+            if not self.currency_id.is_zero(part)
+        ]
+        used = sum(part for _line, part in allocation)
+        return allocation, self.currency_id.round(self.amount - used)
+
+    @api.depends("partner_id", "amount", "currency_id", "company_id")
+    def _compute_line_ids(self):
+        for wizard in self:
+            if not wizard.partner_id or wizard.amount <= 0:
+                wizard.line_ids = [fields.Command.clear()]
+                wizard.amount_excess = 0.0
+                continue
+            allocation, excess = wizard._allocation()
+            wizard.line_ids = [fields.Command.clear()] + [
+                fields.Command.create(
+                    {"installment_id": line.id, "amount_applied": part}
+                )
+                for line, part in allocation
+            ]
+            wizard.amount_excess = excess
+
+    def action_confirm(self):
+        """Create and post one customer payment, then reconcile it invoice by
+        invoice in the order of their oldest open installment."""
+        self.ensure_one()
+        if self.currency_id.compare_amounts(self.amount, 0) <= 0:
+            raise UserError(_("The payment amount must be positive."))
+        allocation, _excess = self._allocation()
+        payment = self.env["account.payment"].create(
+            {
+                "payment_type": "inbound",
+                "partner_type": "customer",
+                "partner_id": self.partner_id.commercial_partner_id.id,
+                "amount": self.amount,
+                "currency_id": self.currency_id.id,
+                "date": self.payment_date,
+                "journal_id": self.journal_id.id,
+                "company_id": self.company_id.id,
+                "memo": _("Installment payment"),
+            }
+        )
+        payment.action_post()
+        payment_lines = payment.move_id.line_ids.filtered(
+            lambda line: (
+                line.account_id.account_type == "asset_receivable"
+                and not line.reconciled
+            )
+        )
+        invoices = self.env["account.move"]
+        for line, _part in allocation:
+            if line.move_id not in invoices:
+                invoices |= line.move_id
+        for invoice in invoices:
+            if payment_lines.currency_id.is_zero(
+                sum(payment_lines.mapped("amount_residual_currency"))
+            ):
+                break
+            receivable = invoice.line_ids.filtered(
+                lambda line: (
+                    line.display_type == "payment_term"
+                    and not line.reconciled
+                    and line.account_id in payment_lines.account_id
+                )
+            )
+            (payment_lines | receivable).reconcile()
+        if invoices:
+            body = Markup("%s<ul>%s</ul>") % (
+                _("Installment payment %s applied to:", payment.name),
+                Markup("").join(
+                    Markup("<li>%s: %s</li>")
+                    % (
+                        line.move_id.name,
+                        _(
+                            "installment due %(date)s, %(amount)s",
+                            date=line.due_date,
+                            amount=self.currency_id.format(part),
+                        ),
+                    )
+                    for line, part in allocation
+                ),
+            )
+            payment.message_post(body=body)
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "account.payment",
+            "res_id": payment.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+
+class InstallmentPaymentRegisterLine(models.TransientModel):
+    _name = "installment.payment.register.line"
+    _description = "Register Installment Payment: Preview Line"
+
+    wizard_id = fields.Many2one(
+        "installment.payment.register", required=True, ondelete="cascade"
+    )
+    installment_id = fields.Many2one("installment.plan.line", required=True)
+    move_id = fields.Many2one(related="installment_id.move_id")
+    due_date = fields.Date(related="installment_id.due_date")
+    currency_id = fields.Many2one(related="installment_id.currency_id")
+    amount_residual = fields.Monetary(related="installment_id.amount_residual")
+    amount_applied = fields.Monetary()

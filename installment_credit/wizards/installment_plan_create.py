@@ -1,0 +1,152 @@
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class InstallmentPlanCreate(models.TransientModel):
+    """The "Installments" wizard of the invoice form: a front end for
+    ``account.move.create_installment_plan`` with a live preview."""
+
+    _name = "installment.plan.create"
+    _description = "Create Installment Plan"
+
+    move_id = fields.Many2one("account.move", required=True, readonly=True)
+    company_id = fields.Many2one(related="move_id.company_id")
+    currency_id = fields.Many2one(related="move_id.currency_id")
+    amount_due = fields.Monetary(related="move_id.amount_residual", string="Amount Due")
+    mode = fields.Selection(
+        [
+            ("even", "Number of installments"),
+            ("fixed", "Fixed amount"),
+            ("manual", "By hand"),
+        ],
+        required=True,
+        default="even",
+    )
+    count = fields.Integer(string="Number of Installments", default=3)
+    installment_amount = fields.Monetary()
+    interval_number = fields.Integer(string="Every", default=1)
+    interval_unit = fields.Selection(
+        [("day", "Days"), ("week", "Weeks"), ("month", "Months")],
+        default="month",
+        required=True,
+    )
+    first_due_date = fields.Date()
+    line_ids = fields.One2many(
+        "installment.plan.create.line", "wizard_id", string="Installments"
+    )
+    amount_to_allocate = fields.Monetary(
+        string="Left to Allocate", compute="_compute_amount_to_allocate"
+    )
+    preview_html = fields.Html(compute="_compute_preview", sanitize=False)
+    preview_error = fields.Char(compute="_compute_preview")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        move = self.env["account.move"].browse(
+            values.get("move_id") or self.env.context.get("default_move_id")
+        )
+        if move:
+            values.update(move._installment_wizard_defaults())
+        return values
+
+    @api.depends("line_ids.amount", "amount_due", "mode")
+    def _compute_amount_to_allocate(self):
+        for wizard in self:
+            allocated = sum(wizard.line_ids.mapped("amount"))
+            wizard.amount_to_allocate = wizard.currency_id.round(
+                wizard.amount_due - allocated
+            )
+
+    def _schedule_kwargs(self):
+        self.ensure_one()
+        if self.mode == "manual":
+            return {
+                "lines": [(line.due_date, line.amount) for line in self.line_ids],
+            }
+        return {
+            "count": self.count if self.mode == "even" else None,
+            "installment_amount": self.installment_amount
+            if self.mode == "fixed"
+            else None,
+            "interval_number": self.interval_number,
+            "interval_unit": self.interval_unit,
+            "first_due_date": self.first_due_date,
+        }
+
+    @api.depends(
+        "mode",
+        "count",
+        "installment_amount",
+        "interval_number",
+        "interval_unit",
+        "first_due_date",
+        "line_ids.due_date",
+        "line_ids.amount",
+    )
+    def _compute_preview(self):
+        for wizard in self:
+            wizard.preview_html = False
+            wizard.preview_error = False
+            if not wizard.move_id:
+                continue
+            if wizard.mode == "manual" and not wizard.line_ids:
+                wizard.preview_error = _("Add installments until nothing is left.")
+                continue
+            try:
+                values = wizard.move_id._installment_compute_schedule(
+                    **wizard._schedule_kwargs()
+                )
+            except UserError as error:
+                wizard.preview_error = error.args[0]
+                continue
+            rows = Markup("").join(
+                Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td></tr>")
+                % (
+                    index,
+                    fields.Date.to_string(due_date),
+                    wizard.currency_id.format(amount),
+                )
+                for index, (due_date, amount) in enumerate(values, start=1)
+            )
+            wizard.preview_html = Markup(
+                "<table class='table table-sm o_installment_preview'>"
+                "<thead><tr><th>#</th><th>%s</th><th class='text-end'>%s</th></tr>"
+                "</thead><tbody>%s</tbody></table>"
+            ) % (_("Due Date"), _("Amount"), rows)
+
+    def action_confirm(self):
+        self.ensure_one()
+        if self.mode == "manual" and not self.currency_id.is_zero(
+            self.amount_to_allocate
+        ):
+            raise UserError(
+                _(
+                    "%(amount)s is still left to allocate: add or change installments "
+                    "until nothing is left.",
+                    amount=self.currency_id.format(self.amount_to_allocate),
+                )
+            )
+        plan = self.move_id.create_installment_plan(**self._schedule_kwargs())
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "installment.plan",
+            "res_id": plan.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+
+class InstallmentPlanCreateLine(models.TransientModel):
+    _name = "installment.plan.create.line"
+    _description = "Create Installment Plan: Manual Installment"
+    _order = "due_date, id"
+
+    wizard_id = fields.Many2one(
+        "installment.plan.create", required=True, ondelete="cascade"
+    )
+    currency_id = fields.Many2one(related="wizard_id.currency_id")
+    due_date = fields.Date(required=True)
+    amount = fields.Monetary(required=True)
