@@ -12,7 +12,6 @@ class AccountMove(models.Model):
     installment_plan_ids = fields.One2many("installment.plan", "move_id", readonly=True)
     installment_plan_id = fields.Many2one(
         "installment.plan",
-        string="Installment Plan",
         compute="_compute_installment_plan_id",
         help="The invoice's plan that is not cancelled.",
     )
@@ -179,7 +178,7 @@ class AccountMove(models.Model):
                         )
                     )
                 amounts = self._installment_engine(
-                    schedule.split_even, total, count, currency.round
+                    schedule.split_even, total, count, currency.round, currency.rounding
                 )
             else:
                 raise UserError(

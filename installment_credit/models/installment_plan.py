@@ -4,6 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from ..tools import schedule
+
 
 class InstallmentPlan(models.Model):
     """An installment agreement on a posted customer invoice.
@@ -232,9 +234,12 @@ class InstallmentPlan(models.Model):
                     total=currency.format(self.amount_total),
                 )
             )
-        part = currency.round(rest / len(flexible))
-        parts = [part] * (len(flexible) - 1)
-        parts.append(currency.round(rest - sum(parts)))
+        try:
+            parts = schedule.split_even(
+                rest, len(flexible), currency.round, currency.rounding
+            )
+        except schedule.ScheduleError:
+            parts = [0.0]
         if any(currency.compare_amounts(p, 0) <= 0 for p in parts):
             raise UserError(
                 _(

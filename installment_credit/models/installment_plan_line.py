@@ -143,6 +143,12 @@ class InstallmentPlanLine(models.Model):
                 else:
                     line.state = "pending"
 
+    @api.constrains("amount")
+    def _check_plan_sum(self):
+        # Multi-line rebalancing checks once, at its end.
+        if not self.env.context.get("installment_skip_sum_check"):
+            self.plan_id._check_lines_sum()
+
     def _get_position(self):
         self.ensure_one()
         lines = self.plan_id.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date))
@@ -209,12 +215,16 @@ class InstallmentPlanLine(models.Model):
                                 currency.format(amount),
                             )
                         )
-                        other.with_context(installment_rebalancing=True).write(
-                            {"amount": amount}
-                        )
+                        other.with_context(
+                            installment_rebalancing=True,
+                            installment_skip_sum_check=True,
+                        ).write({"amount": amount})
                 updates.update(amount=new_amount, is_manual=True)
         if updates:
-            self.with_context(installment_rebalancing=True).write(updates)
+            self.with_context(
+                installment_rebalancing=True, installment_skip_sum_check=True
+            ).write(updates)
+            plan._check_lines_sum()
         if changes:
             plan._post_edit_message(changes)
 

@@ -9,6 +9,7 @@ remainder so that the parts add up to the total exactly.
 
 import calendar
 import itertools
+import math
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -22,17 +23,23 @@ class ScheduleError(ValueError):
     """Invalid schedule input; the message says what is wrong."""
 
 
-def split_even(total, count, round_fn):
+def split_even(total, count, round_fn, rounding=0.01):
     """Split ``total`` into ``count`` parts rounded by ``round_fn``.
 
-    Every part but the last is ``round_fn(total / count)``; the last takes what
-    remains, so ``sum(parts) == total`` after rounding.
+    Every part but the last is ``total / count`` rounded to the nearest unit
+    (``rounding``, e.g. 0.01); when rounding up would leave nothing for the
+    last part (1000 / 51 in a 0-decimal currency), the part is rounded down
+    instead. The last part takes what remains, so ``sum(parts) == total``.
     """
     if count < 1:
         raise ScheduleError("The number of installments must be at least 1.")
-    part = round_fn(total / count)
-    parts = [part] * (count - 1)
-    parts.append(round_fn(total - sum(parts)))
+    nearest = round_fn(total / count)
+    down = round_fn(math.floor(total / count / rounding + 1e-9) * rounding)
+    for part in (nearest, down):
+        parts = [part] * (count - 1)
+        parts.append(round_fn(total - sum(parts)))
+        if round_fn(parts[-1]) > 0:
+            break
     _check_parts(total, parts, round_fn)
     return parts
 
