@@ -18,6 +18,7 @@
         "views/installment_plan_views.xml",
         "views/installment_plan_line_views.xml",
         "views/account_move_views.xml",
+        "views/account_payment_term_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "wizards/installment_plan_create_views.xml",

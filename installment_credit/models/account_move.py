@@ -203,6 +203,15 @@ class AccountMove(models.Model):
         term's installment scheme extends this)."""
         self.ensure_one()
         today = fields.Date.context_today(self)
+        term = self.invoice_payment_term_id
+        if term.installment_enabled:
+            return {
+                "mode": "even",
+                "count": term.installment_count,
+                "interval_number": term.installment_interval_number,
+                "interval_unit": term.installment_interval_unit,
+                "first_due_date": term._installment_first_date(today),
+            }
         return {
             "mode": "even",
             "count": 3,
@@ -340,6 +349,43 @@ class AccountMove(models.Model):
         else:
             action.update(domain=[("id", "in", plans.ids)], context={})
         return action
+
+    def _post(self, soft=True):
+        scheduled = self.filtered(
+            lambda move: (
+                move.move_type == "out_invoice"
+                and move.invoice_payment_term_id.installment_enabled
+            )
+        )
+        for move in scheduled:
+            # Refuse before anything is posted when the scheme's absolute dates
+            # are stale for this invoice date.
+            move.invoice_payment_term_id._installment_dates(
+                move.invoice_date or fields.Date.context_today(move), move.company_id
+            )
+        posted = super()._post(soft=soft)
+        for move in scheduled & posted:
+            move._installment_plan_from_terms()
+        return posted
+
+    def _installment_plan_from_terms(self):
+        """Mirror the receivable lines computed by the payment term's scheme
+        into an installment plan (same dates, same amounts)."""
+        self.ensure_one()
+        if self.installment_plan_id or self.currency_id.is_zero(self.amount_residual):
+            return self.installment_plan_id
+        amounts = {}
+        for line in self.line_ids.filtered(
+            lambda line: line.display_type == "payment_term"
+        ):
+            amounts.setdefault(line.date_maturity, 0.0)
+            amounts[line.date_maturity] += line.amount_residual_currency
+        values = [
+            (due, self.currency_id.round(amount))
+            for due, amount in sorted(amounts.items())
+            if self.currency_id.compare_amounts(amount, 0) > 0
+        ]
+        return self._installment_create_plan(values)
 
     def button_draft(self):
         # A plan overlays a posted invoice: back to draft, the plan is history.
