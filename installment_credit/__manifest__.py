@@ -13,6 +13,7 @@
     "data": [
         "security/security.xml",
         "security/installment_security.xml",
+        "security/portal_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron.xml",
         "views/installment_plan_views.xml",
@@ -24,8 +25,14 @@
         "wizards/installment_plan_create_views.xml",
         "wizards/installment_payment_register_views.xml",
         "report/report_invoice.xml",
+        "views/portal_templates.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "installment_credit/static/tests/tours/**/*",
+        ],
+    },
     "demo": [
         "demo/installment_demo.xml",
     ],

@@ -194,7 +194,7 @@ class TestInstallmentPlanCreate(InstallmentCommon):
         )
         wizard_form.count = 4
         wizard_form.first_due_date = fields.Date.to_date("2026-02-10")
-        self.assertIn("2026-05-10", wizard_form.preview_html)
+        self.assertIn("05/10/2026", wizard_form.preview_html)
         self.assertIn("250.00", wizard_form.preview_html)
         wizard_form.mode = "manual"
         with wizard_form.line_ids.new() as line:

@@ -350,6 +350,31 @@ class AccountMove(models.Model):
             action.update(domain=[("id", "in", plans.ids)], context={})
         return action
 
+    def _get_invoice_next_payment_values(self, custom_amount=None):
+        """The portal's Pay proposes what the plan says is due: late + due
+        today, else the next installment."""
+        values = super()._get_invoice_next_payment_values(custom_amount=custom_amount)
+        plan = self.installment_plan_id
+        if (
+            not values
+            or not plan
+            or plan.state != "active"
+            or custom_amount is not None
+        ):
+            return values
+        today = fields.Date.context_today(self)
+        due_lines = plan.line_ids.filtered(
+            lambda line: line.state != "paid" and line.due_date <= today
+        )
+        values.update(
+            installment_state="overdue" if due_lines else "next",
+            next_amount_to_pay=plan._get_amount_due(today),
+            next_due_date=due_lines[:1].due_date or plan.next_due_date,
+            is_last_installment=len(plan.line_ids.filtered(lambda l: l.state != "paid"))
+            <= 1,
+        )
+        return values
+
     def _post(self, soft=True):
         scheduled = self.filtered(
             lambda move: (

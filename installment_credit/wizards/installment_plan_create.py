@@ -2,6 +2,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_date
 
 
 class InstallmentPlanCreate(models.TransientModel):
@@ -106,7 +107,7 @@ class InstallmentPlanCreate(models.TransientModel):
                 Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td></tr>")
                 % (
                     index,
-                    fields.Date.to_string(due_date),
+                    format_date(self.env, due_date),
                     wizard.currency_id.format(amount),
                 )
                 for index, (due_date, amount) in enumerate(values, start=1)
