@@ -21,24 +21,34 @@ class AccountMove(models.Model):
         string="Installments",
     )
     installment_plan_count = fields.Integer(compute="_compute_installment_plan_id")
+    installment_can_create = fields.Boolean(compute="_compute_installment_plan_id")
     installment_amount_paid = fields.Monetary(
-        string="Installments Paid", related="installment_plan_id.amount_paid"
+        string="Installments Paid", compute="_compute_installment_plan_id"
     )
     installment_amount_residual = fields.Monetary(
-        string="Installments Remaining", related="installment_plan_id.amount_residual"
+        string="Installments Remaining", compute="_compute_installment_plan_id"
     )
     installment_amount_late = fields.Monetary(
-        string="Late", related="installment_plan_id.amount_late"
+        string="Late", compute="_compute_installment_plan_id"
     )
     installment_next_due_date = fields.Date(
-        string="Next Due", related="installment_plan_id.next_due_date"
+        string="Next Due", compute="_compute_installment_plan_id"
     )
     installment_next_due_amount = fields.Monetary(
-        string="Next Amount", related="installment_plan_id.next_due_amount"
+        string="Next Amount", compute="_compute_installment_plan_id"
     )
-    installment_can_create = fields.Boolean(compute="_compute_installment_plan_id")
 
-    @api.depends("installment_plan_ids.state", "state", "amount_residual", "move_type")
+    @api.depends(
+        "installment_plan_ids.state",
+        "installment_plan_ids.amount_paid",
+        "installment_plan_ids.amount_residual",
+        "installment_plan_ids.amount_late",
+        "installment_plan_ids.next_due_date",
+        "installment_plan_ids.next_due_amount",
+        "state",
+        "amount_residual",
+        "move_type",
+    )
     def _compute_installment_plan_id(self):
         for move in self:
             plan = move.installment_plan_ids.filtered(lambda p: p.state != "cancelled")[
@@ -47,6 +57,11 @@ class AccountMove(models.Model):
             move.installment_plan_id = plan
             move.installment_line_ids = plan.line_ids
             move.installment_plan_count = len(move.installment_plan_ids)
+            move.installment_amount_paid = plan.amount_paid
+            move.installment_amount_residual = plan.amount_residual
+            move.installment_amount_late = plan.amount_late
+            move.installment_next_due_date = plan.next_due_date
+            move.installment_next_due_amount = plan.next_due_amount
             move.installment_can_create = (
                 not plan
                 and move.move_type == "out_invoice"
