@@ -1,0 +1,245 @@
+"""Benchmark scenarios: the add-on's cost next to Odoo's own cost for the same
+work, measured in the same run.
+
+Each scenario is a function ``(env, size) -> dict(addon=seconds,
+reference=seconds, label=str)``; it builds what it needs, times both sides
+inside savepoints that are rolled back, and leaves the database as it found it.
+``SCENARIOS`` lists them with their targets (ratio = add-on / reference).
+"""
+
+import statistics
+import time
+from contextlib import contextmanager
+from datetime import date
+
+from odoo import Command
+from odoo.tools import SQL
+
+SIZES = {
+    # scale: (invoices posted/paid, plan lines for the daily action, late lines)
+    "small": {"invoices": 20, "lines": 20_000, "late": 200, "repeats": 2},
+    "medium": {"invoices": 200, "lines": 200_000, "late": 2_000, "repeats": 3},
+    "large": {"invoices": 1_000, "lines": 1_000_000, "late": 10_000, "repeats": 3},
+}
+
+
+@contextmanager
+def rolled_back(env):
+    """Run a block in a savepoint that is always rolled back."""
+    env.flush_all()
+    savepoint = env.cr.savepoint(flush=False)
+    savepoint.__enter__()
+    try:
+        yield
+        env.flush_all()
+    finally:
+        savepoint.close(rollback=True)
+        env.invalidate_all()
+
+
+def timed(env, prepare, action, repeats):
+    """Median of ``repeats`` timings of ``action(prepare())``, each rolled back."""
+    times = []
+    for _i in range(repeats):
+        with rolled_back(env):
+            data = prepare()
+            env.flush_all()
+            start = time.perf_counter()
+            action(data)
+            env.flush_all()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _partner(env):
+    partner = env["res.partner"].search([("name", "=", "Bench Customer")], limit=1)
+    return partner or env["res.partner"].create({"name": "Bench Customer"})
+
+
+def _draft_invoices(env, count, term, amount=1200.0):
+    partner = _partner(env)
+    return env["account.move"].create(
+        [
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_date": date(2026, 1, 10),
+                "invoice_payment_term_id": term.id,
+                "invoice_line_ids": [
+                    Command.create(
+                        {"name": "bench", "price_unit": amount, "tax_ids": []}
+                    )
+                ],
+            }
+            for _i in range(count)
+        ]
+    )
+
+
+def _terms(env):
+    Term = env["account.payment.term"]
+    scheme = Term.search([("name", "=", "Bench 12 installments")], limit=1)
+    if not scheme:
+        scheme = Term.create(
+            {
+                "name": "Bench 12 installments",
+                "installment_enabled": True,
+                "installment_count": 12,
+                "installment_first_type": "after_days",
+                "installment_first_days": 30,
+            }
+        )
+    native = Term.search([("name", "=", "Bench native 12 lines")], limit=1)
+    if not native:
+        percents = [8.33] * 11 + [8.37]
+        native = Term.create(
+            {
+                "name": "Bench native 12 lines",
+                "line_ids": [
+                    Command.create(
+                        {"value": "percent", "value_amount": p, "nb_days": 30 * (i + 1)}
+                    )
+                    for i, p in enumerate(percents)
+                ],
+            }
+        )
+    return scheme, native
+
+
+def scenario_post(env, size):
+    """1. Posting invoices with a 12-installment scheme vs a native 12-line term."""
+    scheme, native = _terms(env)
+    n, repeats = size["invoices"], size["repeats"]
+    addon = timed(
+        env, lambda: _draft_invoices(env, n, scheme), lambda m: m.action_post(), repeats
+    )
+    reference = timed(
+        env, lambda: _draft_invoices(env, n, native), lambda m: m.action_post(), repeats
+    )
+    return {"addon": addon, "reference": reference, "size": f"{n} invoices"}
+
+
+def _pay_all(env, moves):
+    env["account.payment.register"].with_context(
+        active_model="account.move", active_ids=moves.ids
+    ).create(
+        {"group_payment": False, "payment_date": date(2026, 1, 20)}
+    )._create_payments()
+
+
+def scenario_pay(env, size):
+    """2. Full payments on invoices carrying 24-installment plans vs no plans."""
+    n, repeats = size["invoices"], size["repeats"]
+    immediate = env.ref("account.account_payment_term_immediate")
+
+    def with_plans():
+        moves = _draft_invoices(env, n, immediate, amount=2400.0)
+        moves.action_post()
+        for move in moves:
+            move.create_installment_plan(count=24, first_due_date=date(2026, 2, 10))
+        return moves
+
+    def without_plans():
+        moves = _draft_invoices(env, n, immediate, amount=2400.0)
+        moves.action_post()
+        return moves
+
+    addon = timed(env, with_plans, lambda m: _pay_all(env, m), repeats)
+    reference = timed(env, without_plans, lambda m: _pay_all(env, m), repeats)
+    return {"addon": addon, "reference": reference, "size": f"{n} invoices"}
+
+
+def _bulk_plan_lines(env, total_lines, late_lines):
+    """Insert ``total_lines`` installment lines with SQL (the ORM is not what
+    is measured here): plans of 10 lines over posted invoices; ``late_lines``
+    of them are pending with a due date in the past."""
+    immediate = env.ref("account.account_payment_term_immediate")
+    plans_needed = max(total_lines // 10, 1)
+    moves = _draft_invoices(env, min(plans_needed, 50), immediate, amount=1000.0)
+    moves.action_post()
+    env.flush_all()
+    today = date(2026, 6, 1)
+    # Many plans share few invoices here; inside the rolled-back savepoint the
+    # one-active-plan-per-invoice index is dropped (DDL is transactional).
+    env.cr.execute(SQL("DROP INDEX IF EXISTS installment_plan_move_active_uniq"))
+    env.cr.execute(
+        SQL(
+            """
+            INSERT INTO installment_plan (move_id, partner_id, company_id, currency_id,
+                   amount_total, amount_paid, amount_residual, amount_late,
+                   state, cancelled, create_uid, write_uid, create_date, write_date)
+            SELECT m.id, m.commercial_partner_id, m.company_id, m.currency_id,
+                   1000, 0, 1000, 0, 'active', false, 1, 1, now(), now()
+              FROM account_move m, generate_series(1, %s) g
+             WHERE m.id = ANY(%s)
+             LIMIT %s
+         RETURNING id
+            """,
+            -(-plans_needed // len(moves)),
+            moves.ids,
+            plans_needed,
+        )
+    )
+    plan_ids = [row[0] for row in env.cr.fetchall()]
+    env.cr.execute(
+        SQL(
+            """
+            INSERT INTO installment_plan_line (plan_id, sequence, due_date, amount,
+                   amount_reduced, amount_paid, amount_residual, state, partner_id,
+                   move_id, company_id, currency_id, plan_state,
+                   create_uid, write_uid, create_date, write_date)
+            SELECT p.id, s.seq,
+                   CASE WHEN row_number() OVER (ORDER BY p.id, s.seq) <= %s
+                        THEN %s::date - 1 ELSE %s::date + s.seq * 30 END,
+                   100, 0, 0, 100, 'pending', p.partner_id, p.move_id, p.company_id,
+                   p.currency_id, 'active', 1, 1, now(), now()
+              FROM installment_plan p, generate_series(1, 10) s(seq)
+             WHERE p.id = ANY(%s)
+            """,
+            late_lines,
+            today,
+            today,
+            plan_ids,
+        )
+    )
+    env.invalidate_all()
+    return today
+
+
+def scenario_daily(env, size):
+    """3. The daily action over many lines, few of them just late, vs one raw UPDATE."""
+    total, late, repeats = size["lines"], size["late"], size["repeats"]
+    times_addon, times_ref = [], []
+    for _i in range(repeats):
+        with rolled_back(env):
+            today = _bulk_plan_lines(env, total, late)
+            env.cr.execute("ANALYZE installment_plan_line")
+            start = time.perf_counter()
+            flipped = env["installment.plan.line"]._flip_late_installments(today=today)
+            env.flush_all()
+            times_addon.append(time.perf_counter() - start)
+            assert len(flipped) == late, (len(flipped), late)
+        with rolled_back(env):
+            today = _bulk_plan_lines(env, total, late)
+            env.cr.execute("ANALYZE installment_plan_line")
+            start = time.perf_counter()
+            env.cr.execute(
+                SQL(
+                    "UPDATE installment_plan_line SET state = 'late' "
+                    "WHERE state IN ('pending', 'partial') AND due_date < %s",
+                    today,
+                )
+            )
+            times_ref.append(time.perf_counter() - start)
+    return {
+        "addon": statistics.median(times_addon),
+        "reference": statistics.median(times_ref),
+        "size": f"{total} lines, {late} late",
+    }
+
+
+SCENARIOS = [
+    ("1. post with 12-installment scheme vs native 12-line term", scenario_post, 1.3),
+    ("2. full payments, 24-installment plans vs none", scenario_pay, 1.2),
+    ("3. daily late flip vs raw SQL UPDATE", scenario_daily, 2.0),
+]
