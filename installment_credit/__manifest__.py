@@ -12,6 +12,14 @@
     "external_dependencies": {"python": ["python-dateutil"]},
     "data": [
         "security/security.xml",
+        "security/billing_security.xml",
+        "data/billing_data.xml",
+        "views/res_partner_billing_views.xml",
+        "views/res_config_settings_billing_views.xml",
+        "wizards/billing_wizards_views.xml",
+    ],
+    "demo": [
+        "demo/billing_demo.xml",
     ],
     "installable": True,
     "application": False,

@@ -1,0 +1,3 @@
+from . import credit_limit_override
+from . import prepaid_balance_topup
+from . import prepaid_balance_withdraw
