@@ -132,3 +132,24 @@ class TestBillingCreditLimit(BillingCommon):
         with Form(self.postpaid) as partner_form:
             partner_form.billing_mode = "prepaid"
         self.assertEqual(self.postpaid.billing_mode, "prepaid")
+
+    def test_partner_views_by_group(self):
+        """The billing block is only in the views of invoicing users."""
+        sales = new_test_user(
+            self.env,
+            login="billing_sales_only",
+            groups="base.group_user,base.group_partner_manager",
+        )
+        Partner = self.env["res.partner"]
+        arch = Partner.with_user(sales).get_views([(False, "form"), (False, "search")])
+        self.assertNotIn("billing_mode", arch["views"]["form"]["arch"])
+        self.assertNotIn("billing_over_limit", arch["views"]["search"]["arch"])
+        arch = Partner.with_user(self.clerk).get_views(
+            [(False, "form"), (False, "search")]
+        )
+        self.assertIn("billing_mode", arch["views"]["form"]["arch"])
+        self.assertIn("action_prepaid_topup", arch["views"]["form"]["arch"])
+        self.assertIn("billing_below_threshold", arch["views"]["search"]["arch"])
+        # a sales user can still open and save a customer
+        with Form(self.postpaid.with_user(sales)) as partner_form:
+            partner_form.name = "Postpaid Ltd (renamed)"

@@ -74,6 +74,11 @@ class AccountMove(models.Model):
                 - move._get_partner_credit_warning_exclude_amount()
             )
             amounts_by_key[(company, partner)] += amount
+        if lock and amounts_by_key:
+            partners = self.env["res.partner"].browse(
+                sorted({partner.id for (_company, partner) in amounts_by_key})
+            )
+            partners._billing_lock()
         excesses = []
         for (company, partner), amount in amounts_by_key.items():
             currency = company.currency_id
@@ -84,8 +89,6 @@ class AccountMove(models.Model):
                 limit, precision_rounding=currency.rounding
             ):
                 continue
-            if lock:
-                partner._billing_lock()
             balance = partner._prepaid_get_amounts(company)[partner.id]["balance"]
             exposure = currency.round(
                 -balance + amount + (partner_sudo.credit_to_invoice or 0.0)
@@ -162,15 +165,23 @@ class AccountMove(models.Model):
         return posted
 
     def _billing_after_post(self):
-        """Settle prepaid customers' newly posted documents from their balance,
-        then create their auto top-up invoices when the balance fell low."""
+        """Remember posted top-up invoices on their customer; settle prepaid
+        customers' other newly posted documents from their balance, then create
+        their auto top-up invoices when the balance fell low."""
         docs = self.filtered(
             lambda move: (
                 move.move_type in ("out_invoice", "out_receipt", "out_refund")
                 and move.partner_id
             )
         )
-        docs = docs.filtered(lambda move: not move._billing_is_topup())
+        topups = docs.filtered(
+            lambda move: move.move_type == "out_invoice" and move._billing_is_topup()
+        )
+        for topup in topups:
+            topup.commercial_partner_id.with_company(
+                topup.company_id
+            ).sudo().prepaid_topup_move_id = topup
+        docs -= topups
         for company, moves in docs.grouped("company_id").items():
             partners = moves.commercial_partner_id.with_company(company).filtered(
                 lambda p: p.billing_mode == "prepaid"

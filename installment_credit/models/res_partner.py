@@ -41,6 +41,7 @@ class ResPartner(models.Model):
     billing_mode = fields.Selection(
         [("postpaid", "Postpaid"), ("prepaid", "Prepaid")],
         company_dependent=True,
+        groups="account.group_account_invoice,account.group_account_readonly",
         help="Postpaid: the customer is invoiced and pays afterwards, within the "
         "credit limit. Prepaid: the customer buys credit in advance; invoices are "
         "settled from the prepaid balance when they are posted.",
@@ -48,12 +49,14 @@ class ResPartner(models.Model):
     auto_topup_enabled = fields.Boolean(
         string="Auto Top-up",
         company_dependent=True,
+        groups="account.group_account_invoice,account.group_account_readonly",
         help="Send a top-up invoice when the prepaid balance drops below the "
         "threshold.",
     )
     auto_topup_threshold = fields.Float(
         string="Top-up Threshold",
         company_dependent=True,
+        groups="account.group_account_invoice,account.group_account_readonly",
         digits="Account",
         help="A top-up invoice is created when the prepaid balance is below this "
         "amount (company currency).",
@@ -61,6 +64,7 @@ class ResPartner(models.Model):
     auto_topup_amount = fields.Float(
         string="Top-up Amount",
         company_dependent=True,
+        groups="account.group_account_invoice,account.group_account_readonly",
         digits="Account",
         help="Amount of the automatic top-up invoice (company currency).",
     )
@@ -68,6 +72,7 @@ class ResPartner(models.Model):
         "account.move",
         string="Last Top-up Invoice",
         company_dependent=True,
+        groups="account.group_account_invoice,account.group_account_readonly",
         copy=False,
         readonly=True,
     )
@@ -108,7 +113,7 @@ class ResPartner(models.Model):
     @api.depends_context("company")
     def _compute_prepaid_balance(self):
         company = self.env.company
-        records = self.filtered("id")
+        records = self.filtered(lambda p: p._origin.id)
         (self - records).update(
             {
                 "prepaid_balance": 0.0,
@@ -116,9 +121,9 @@ class ResPartner(models.Model):
                 "billing_below_threshold": False,
             }
         )
-        amounts = records._prepaid_get_amounts(company)
+        amounts = records._origin._prepaid_get_amounts(company)
         for partner in records:
-            commercial = partner.commercial_partner_id
+            commercial = partner._origin.commercial_partner_id
             balance = amounts[commercial.id]["balance"]
             partner.prepaid_balance = balance
             partner.billing_over_limit = commercial._billing_is_over_limit(
@@ -415,7 +420,7 @@ class ResPartner(models.Model):
 
     @api.onchange("billing_mode")
     def _onchange_billing_mode(self):
-        origin = self._origin
+        origin = self._origin.sudo()
         if (
             origin
             and origin.billing_mode == "prepaid"
@@ -455,9 +460,12 @@ class ResPartner(models.Model):
         leaving_prepaid = self.browse()
         if vals.get("billing_mode") == "postpaid":
             leaving_prepaid = self.filtered(lambda p: p.billing_mode == "prepaid")
-        res = super().write(vals)
+        switched = self.browse()
         if "billing_mode" in vals:
-            for partner in self:
+            switched = self.filtered(lambda p: p.billing_mode != vals["billing_mode"])
+        res = super().write(vals)
+        if switched:
+            for partner in switched:
                 partner.message_post(
                     body=_(
                         "Billing mode set to %(mode)s in %(company)s.",
@@ -787,10 +795,6 @@ class ResPartner(models.Model):
             .create(vals_list)
         )
         moves._post(soft=False)
-        for move in moves:
-            move.commercial_partner_id.with_company(
-                company
-            ).sudo().prepaid_topup_move_id = move
         return moves
 
     @api.model
@@ -798,9 +802,11 @@ class ResPartner(models.Model):
         """Daily: top-up invoices for prepaid customers below their threshold.
 
         Companies one after the other, partners in batches of ``batch_size``,
-        committing after each batch and reporting progress to the cron.
+        committing after each batch and reporting progress to the cron. Runs
+        as superuser: it works for every company, whatever the cron's user.
         """
-        companies = self.env["res.company"].search(
+        partner_model = self.sudo()
+        companies = partner_model.env["res.company"].search(
             [
                 ("prepaid_product_id", "!=", False),
                 ("prepayment_account_id", "!=", False),
@@ -809,7 +815,7 @@ class ResPartner(models.Model):
         todo = []
         for company in companies:
             partners = (
-                self.with_company(company)
+                partner_model.with_company(company)
                 .search(
                     [
                         ("billing_mode", "=", "prepaid"),
@@ -829,7 +835,7 @@ class ResPartner(models.Model):
         for done, (company, batch) in enumerate(todo, start=1):
             batch.with_company(company)._prepaid_auto_topup(company)
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(todo) - done)
-            if self.env["account.move"]._can_commit():
+            if partner_model.env["account.move"]._can_commit():
                 self.env.cr.commit()  # pylint: disable=invalid-commit
 
     # ------------------------------------------------------------------
