@@ -65,7 +65,13 @@ class BillingCommon(AccountTestInvoicingCommon):
     # helpers
     # ------------------------------------------------------------------
     def _invoice(
-        self, amount, partner=None, move_type="out_invoice", post=True, company=None
+        self,
+        amount,
+        partner=None,
+        move_type="out_invoice",
+        post=True,
+        company=None,
+        currency=None,
     ):
         company = company or self.company
         move = (
@@ -76,6 +82,7 @@ class BillingCommon(AccountTestInvoicingCommon):
                     "move_type": move_type,
                     "partner_id": (partner or self.customer).id,
                     "invoice_date": INVOICE_DATE,
+                    "currency_id": (currency or company.currency_id).id,
                     "invoice_line_ids": [
                         Command.create(
                             {

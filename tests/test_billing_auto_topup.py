@@ -73,3 +73,27 @@ class TestBillingAutoTopup(BillingCommon):
         self.customer.write({"auto_topup_enabled": True, "billing_mode": "postpaid"})
         self.env["res.partner"]._cron_prepaid_auto_topup()
         self.assertFalse(self._topups())
+
+    def test_cron_batches_with_progress(self):
+        second = self.env["res.partner"].create(
+            {
+                "name": "Second prepaid",
+                "billing_mode": "prepaid",
+                "auto_topup_enabled": True,
+                "auto_topup_threshold": 10.0,
+                "auto_topup_amount": 200.0,
+            }
+        )
+        cron = self.env.ref("installment_credit.ir_cron_prepaid_auto_topup")
+        progress = self.env["ir.cron.progress"].create(
+            {"cron_id": cron.id, "remaining": 0, "done": 0}
+        )
+        self.env["res.partner"].with_context(
+            ir_cron_progress_id=progress.id
+        )._cron_prepaid_auto_topup(batch_size=1)
+        self.assertEqual(len(self._topups()), 1)
+        self.assertEqual(
+            self.env["account.move"].search_count([("partner_id", "=", second.id)]), 1
+        )
+        self.assertEqual(progress.remaining, 0)
+        self.assertGreaterEqual(progress.done, 2, "one step per batch of one partner")

@@ -59,6 +59,14 @@ class TestBillingConcurrency(TransactionCase):
                     }
                 )
             )
+            sale = env["account.journal"].search(
+                [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
+            )
+            journals = sale.copy({"name": "Race sales A", "code": "RCA"}) | sale.copy(
+                {"name": "Race sales B", "code": "RCB"}
+            )
+            self.journal_ids = journals.ids
+            self.income_account_id = sale.default_account_id.id
             self.company_id = company.id
             self.partner_id = partner.id
             self.account_id = account.id
@@ -80,8 +88,15 @@ class TestBillingConcurrency(TransactionCase):
                     ("res_id", "=", self.partner_id),
                 ]
             ).unlink()
+            payments = env["account.payment"].search(
+                [("partner_id", "=", self.partner_id)]
+            )
+            payments.filtered(lambda p: p.state != "draft").action_draft()
+            payments.unlink()
+            moves = moves.exists()
             moves.filtered(lambda m: m.state == "posted").button_draft()
             moves.with_context(force_delete=True).unlink()
+            env["account.journal"].browse(self.journal_ids).unlink()
             env.ref("base.main_company").write(self.saved_config)
             env["res.partner"].browse(self.partner_id).unlink()
             env["product.product"].browse(self.product_id).product_tmpl_id.unlink()
@@ -142,3 +157,80 @@ class TestBillingConcurrency(TransactionCase):
         finally:
             cr1.close()
             cr2.close()
+
+    def _post_invoice(self, cr, journal_id, amount):
+        env = api.Environment(
+            cr, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
+        )
+        invoice = env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.partner_id,
+                "journal_id": journal_id,
+                "invoice_date": "2026-03-02",
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "name": "Service",
+                            "price_unit": amount,
+                            "tax_ids": [],
+                            "account_id": self.income_account_id,
+                        }
+                    )
+                ],
+            }
+        )
+        invoice._post(soft=False)
+        return invoice.id
+
+    @freeze_time("2026-03-15")
+    def test_two_postings_do_not_spend_the_same_balance(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(
+                cr, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
+            )
+            partner = env["res.partner"].browse(self.partner_id)
+            partner.write({"auto_topup_enabled": False, "credit_limit": 100.0})
+            env["prepaid.balance.topup"].create(
+                {"partner_id": partner.id, "method": "payment", "amount": 100.0}
+            ).action_confirm()
+        cr1 = self.registry.cursor()
+        cr2 = self.registry.cursor()
+        try:
+            first_id = self._post_invoice(cr1, self.journal_ids[0], 80.0)
+            outcome = {}
+
+            def second():
+                try:
+                    cr2.execute("SET LOCAL lock_timeout = '30s'")
+                    outcome["id"] = self._post_invoice(cr2, self.journal_ids[1], 80.0)
+                except Exception as error:  # noqa: BLE001 - reported below
+                    outcome["error"] = error
+
+            thread = threading.Thread(target=second)
+            thread.start()
+            thread.join(2.0)
+            self.assertTrue(thread.is_alive(), "the second posting waits")
+            cr1.commit()
+            thread.join(60.0)
+            self.assertFalse(thread.is_alive())
+            self.assertIsInstance(
+                outcome.get("error"), psycopg2.errors.SerializationFailure
+            )
+            cr2.rollback()
+            second_id = self._post_invoice(cr2, self.journal_ids[1], 80.0)
+            cr2.commit()
+        finally:
+            cr1.close()
+            cr2.close()
+        with self.registry.cursor() as cr:
+            env = api.Environment(
+                cr, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
+            )
+            first, second_invoice = env["account.move"].browse([first_id, second_id])
+            self.assertEqual(first.payment_state, "paid")
+            self.assertAlmostEqual(second_invoice.amount_residual, 60.0)
+            partner = env["res.partner"].browse(self.partner_id)
+            amounts = partner._prepaid_get_amounts(env.company)[partner.id]
+            self.assertAlmostEqual(amounts["held"], 0.0)
+            self.assertAlmostEqual(amounts["balance"], -60.0)

@@ -86,6 +86,32 @@ class TestBillingPrepaid(BillingCommon):
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
         self.assertBalanceMatchesLedger(20.0)
 
+    def test_foreign_currency_invoice_partial_settlement(self):
+        eur = self.setup_other_currency("EUR", rates=[("2026-01-01", 2.0)])
+        self._fund(100.0)
+        invoice = self._invoice(300.0, currency=eur)
+        self.assertAlmostEqual(invoice.amount_total_signed, 150.0)
+        self.assertEqual(invoice.payment_state, "partial")
+        self.assertAlmostEqual(invoice.amount_residual, 100.0)
+        settlement = self._settlements()
+        self.assertEqual(settlement.line_ids.currency_id, eur)
+        self.assertAlmostEqual(
+            sum(settlement.line_ids.filtered("debit").mapped("debit")), 100.0
+        )
+        self.assertBalanceMatchesLedger(-50.0)
+
+    def test_history_lists_the_items_behind_the_balance(self):
+        self._fund(300.0)
+        self._invoice(120.0)
+        self._direct_payment(10.0)
+        action = self.customer.action_prepaid_history()
+        lines = self.env[action["res_model"]].search(action["domain"])
+        self.assertEqual(
+            set(lines.move_id.mapped("move_type")), {"out_invoice", "entry"}
+        )
+        self.assertAlmostEqual(-sum(lines.mapped("balance")), 190.0)
+        self.assertBalanceMatchesLedger(190.0)
+
     def test_direct_payment_counts_and_is_applied(self):
         self._direct_payment(120.0)
         self.assertBalanceMatchesLedger(120.0)
