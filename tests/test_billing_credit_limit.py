@@ -1,4 +1,5 @@
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
@@ -150,6 +151,10 @@ class TestBillingCreditLimit(BillingCommon):
         self.assertIn("billing_mode", arch["views"]["form"]["arch"])
         self.assertIn("action_prepaid_topup", arch["views"]["form"]["arch"])
         self.assertIn("billing_below_threshold", arch["views"]["search"]["arch"])
+        form = etree.fromstring(arch["views"]["form"]["arch"])
+        billing = form.xpath("//group[@name='billing']")[0]
+        self.assertTrue(billing.xpath(".//field[@name='credit_limit']"))
+        self.assertEqual(len(form.xpath("//field[@name='credit_limit']")), 1)
         # a sales user can still open and save a customer
         with Form(self.postpaid.with_user(sales)) as partner_form:
             partner_form.name = "Postpaid Ltd (renamed)"

@@ -77,12 +77,12 @@ class ResPartner(models.Model):
         readonly=True,
     )
     billing_currency_id = fields.Many2one(
-        "res.currency", compute="_compute_billing_currency_id"
+        "res.currency", compute="_compute_billing_company_values"
     )
     billing_credit_limit_policy = fields.Selection(
         [("warn", "Warn"), ("block", "Block")],
         string="Credit Limit Policy",
-        compute="_compute_billing_currency_id",
+        compute="_compute_billing_company_values",
     )
     prepaid_balance = fields.Monetary(
         compute="_compute_prepaid_balance",
@@ -105,7 +105,7 @@ class ResPartner(models.Model):
     )
 
     @api.depends_context("company")
-    def _compute_billing_currency_id(self):
+    def _compute_billing_company_values(self):
         for partner in self:
             partner.billing_currency_id = self.env.company.currency_id
             partner.billing_credit_limit_policy = self.env.company.credit_limit_policy
