@@ -59,6 +59,9 @@ class TestBillingCreditLimit(BillingCommon):
     def test_warn_policy_posts_with_odoo_banner(self):
         self.company.credit_limit_policy = "warn"
         self._invoice(900.0, partner=self.postpaid)
+        at_limit = self._invoice(100.0, partner=self.postpaid, post=False)
+        self.assertFalse(at_limit.partner_credit_warning, "exactly at the limit")
+        at_limit.unlink()
         invoice = self._invoice(200.0, partner=self.postpaid, post=False)
         self.assertIn("has reached its credit limit", invoice.partner_credit_warning)
         invoice.with_user(self.clerk).action_post()

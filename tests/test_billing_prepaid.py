@@ -263,6 +263,32 @@ class TestBillingPrepaid(BillingCommon):
             self.customer.with_company(self.company).billing_mode, "prepaid"
         )
 
+    def test_user_of_other_company_sees_only_their_books(self):
+        other = self.setup_other_company()["company"]
+        self._fund(200.0)
+        user = new_test_user(
+            self.env,
+            login="billing_other_company",
+            groups="account.group_account_invoice",
+            company_id=other.id,
+            company_ids=[other.id],
+        )
+        customer = self.customer.with_user(user).with_company(other)
+        self.assertEqual(customer.prepaid_balance, 0.0)
+        self.assertEqual(customer.billing_mode, "postpaid")
+        with self.assertRaises(UserError):
+            customer.with_company(self.company).prepaid_balance  # noqa: B018
+        with self.assertRaises(UserError):
+            self.env["prepaid.balance.withdraw"].with_user(user).create(
+                {
+                    "partner_id": self.customer.id,
+                    "company_id": self.company.id,
+                    "amount": 10.0,
+                    "reason": "not mine",
+                }
+            ).action_confirm()
+        self.assertBalanceMatchesLedger(200.0)
+
     def test_user_without_accounting_rights_cannot_read_balance(self):
         user = new_test_user(self.env, login="billing_sales", groups="base.group_user")
         with self.assertRaises(UserError):
