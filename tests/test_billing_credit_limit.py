@@ -97,6 +97,18 @@ class TestBillingCreditLimit(BillingCommon):
         self.assertEqual(len(logged), 1)
         self.assertIn("billing_boss", logged.body)
 
+    def test_manager_override_for_prepaid_customer(self):
+        invoice = self._invoice(150.0, post=False)  # balance 0, limit 100
+        action = invoice.with_user(self.boss).action_post()
+        wizard = self.env["credit.limit.override"].browse(action["res_id"])
+        self.assertIn("prepaid", wizard.message)
+        wizard.with_user(self.boss).write({"reason": "Top-up promised today"})
+        wizard.with_user(self.boss).action_confirm()
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(invoice.payment_state, "not_paid")
+        self.assertBalanceMatchesLedger(-150.0)
+        self.assertTrue(self.customer.billing_over_limit)
+
     def test_override_denied_to_normal_users(self):
         self._invoice(1000.0, partner=self.postpaid)
         invoice = self._invoice(250.0, partner=self.postpaid, post=False)
