@@ -79,6 +79,15 @@ class AccountMove(models.Model):
                 sorted({partner.id for (_company, partner) in amounts_by_key})
             )
             partners._billing_lock()
+        # one read of the books per company, whatever the number of customers
+        partners_by_company = defaultdict(lambda: self.env["res.partner"])
+        for company, partner in amounts_by_key:
+            partners_by_company[company] |= partner
+        balances = {
+            (company, partner_id): values["balance"]
+            for company, partners in partners_by_company.items()
+            for partner_id, values in partners._prepaid_get_amounts(company).items()
+        }
         excesses = []
         for (company, partner), amount in amounts_by_key.items():
             currency = company.currency_id
@@ -89,7 +98,7 @@ class AccountMove(models.Model):
                 limit, precision_rounding=currency.rounding
             ):
                 continue
-            balance = partner._prepaid_get_amounts(company)[partner.id]["balance"]
+            balance = balances[(company, partner.id)]
             exposure = currency.round(
                 -balance + amount + (partner_sudo.credit_to_invoice or 0.0)
             )
