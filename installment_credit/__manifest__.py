@@ -15,6 +15,8 @@
         "security/installment_security.xml",
         "security/portal_security.xml",
         "security/ir.model.access.csv",
+        "security/billing_security.xml",
+        "data/billing_data.xml",
         "data/ir_cron.xml",
         "views/installment_plan_views.xml",
         "views/installment_plan_line_views.xml",
@@ -26,6 +28,9 @@
         "wizards/installment_payment_register_views.xml",
         "report/report_invoice.xml",
         "views/portal_templates.xml",
+        "views/res_partner_billing_views.xml",
+        "views/res_config_settings_billing_views.xml",
+        "wizards/billing_wizards_views.xml",
         "views/menus.xml",
     ],
     "assets": {
@@ -34,6 +39,7 @@
         ],
     },
     "demo": [
+        "demo/billing_demo.xml",
         "demo/installment_demo.xml",
     ],
     "installable": True,

@@ -7,3 +7,17 @@ class ResConfigSettings(models.TransientModel):
     installment_working_day_policy = fields.Selection(
         related="company_id.installment_working_day_policy", readonly=False
     )
+
+    # Prepaid and postpaid customers
+    credit_limit_policy = fields.Selection(
+        related="company_id.credit_limit_policy", readonly=False
+    )
+    prepayment_account_id = fields.Many2one(
+        related="company_id.prepayment_account_id", readonly=False
+    )
+    prepaid_product_id = fields.Many2one(
+        related="company_id.prepaid_product_id", readonly=False
+    )
+    prepaid_journal_id = fields.Many2one(
+        related="company_id.prepaid_journal_id", readonly=False
+    )

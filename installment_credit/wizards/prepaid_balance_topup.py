@@ -1,0 +1,117 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class PrepaidBalanceTopup(models.TransientModel):
+    _name = "prepaid.balance.topup"
+    _description = "Top up a prepaid balance"
+
+    partner_id = fields.Many2one("res.partner", required=True, readonly=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    method = fields.Selection(
+        [("invoice", "Top-up invoice"), ("payment", "Payment received")],
+        required=True,
+        default="invoice",
+        help="Top-up invoice: the credit becomes usable once the invoice is paid. "
+        "Payment received: the money is already received, usable at once.",
+    )
+    amount = fields.Monetary(currency_field="currency_id", required=True)
+    journal_id = fields.Many2one(
+        "account.journal",
+        check_company=True,
+        domain="[('type', 'in', ('bank', 'cash'))]",
+        compute="_compute_journal_id",
+        store=True,
+        readonly=False,
+    )
+    date = fields.Date(required=True, default=fields.Date.context_today)
+    memo = fields.Char()
+
+    @api.depends("company_id", "method")
+    def _compute_journal_id(self):
+        for wizard in self:
+            if wizard.method == "payment" and not wizard.journal_id:
+                wizard.journal_id = self.env["account.journal"].search(
+                    [
+                        *self.env["account.journal"]._check_company_domain(
+                            wizard.company_id
+                        ),
+                        ("type", "in", ("bank", "cash")),
+                    ],
+                    limit=1,
+                )
+
+    def _check_input(self):
+        self.ensure_one()
+        company = self.company_id
+        partner = self.partner_id.commercial_partner_id.with_company(company)
+        if partner.billing_mode != "prepaid":
+            raise UserError(
+                _(
+                    "%(partner)s is not a prepaid customer in %(company)s: set its "
+                    "billing mode to Prepaid first.",
+                    partner=partner.display_name,
+                    company=company.display_name,
+                )
+            )
+        if self.currency_id.compare_amounts(self.amount, 0.0) <= 0:
+            raise UserError(_("The top-up amount must be greater than zero."))
+        if not company.prepayment_account_id:
+            raise UserError(
+                _(
+                    "Set the customer prepayment account of %(company)s in "
+                    "Invoicing > Configuration > Settings first.",
+                    company=company.display_name,
+                )
+            )
+        if self.method == "payment" and not self.journal_id:
+            raise UserError(_("Choose the bank or cash journal of the payment."))
+        return partner
+
+    def action_confirm(self):
+        """Create the top-up: a posted top-up invoice or a posted payment.
+
+        :return: an action opening the created document
+        :raise UserError: partner not prepaid, amount not positive, missing
+            configuration
+        """
+        partner = self._check_input()
+        company = self.company_id
+        if self.method == "invoice":
+            move = partner._prepaid_create_topup_invoices(
+                company, {partner.id: self.amount}
+            )
+            return {
+                "type": "ir.actions.act_window",
+                "res_model": "account.move",
+                "res_id": move.id,
+                "view_mode": "form",
+            }
+        payment = (
+            self.env["account.payment"]
+            .with_company(company)
+            .create(
+                {
+                    "payment_type": "inbound",
+                    "partner_type": "customer",
+                    "partner_id": partner.id,
+                    "amount": self.amount,
+                    "currency_id": company.currency_id.id,
+                    "journal_id": self.journal_id.id,
+                    "date": self.date,
+                    "memo": self.memo or _("Prepaid top-up"),
+                    "destination_account_id": company.prepayment_account_id.id,
+                }
+            )
+        )
+        payment.action_post()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "account.payment",
+            "res_id": payment.id,
+            "view_mode": "form",
+        }
