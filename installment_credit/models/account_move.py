@@ -315,23 +315,25 @@ class AccountMove(models.Model):
             )
         return values
 
-    def _installment_create_plan(self, values):
-        """Create the plan from ``[(due_date, amount)]`` adding up to the residual."""
+    def _installment_plan_vals(self, values):
+        """Values of a plan for ``[(due_date, amount)]`` adding up to the residual."""
         self.ensure_one()
-        settlements = self._installment_settlements()
-        plan = self.env["installment.plan"].create(
-            {
-                "move_id": self.id,
-                "amount_total": self.amount_residual,
-                "credit_note_base": settlements["credit_notes"],
-                "line_ids": [
-                    fields.Command.create(
-                        {"sequence": index, "due_date": due_date, "amount": amount}
-                    )
-                    for index, (due_date, amount) in enumerate(values, start=1)
-                ],
-            }
-        )
+        return {
+            "move_id": self.id,
+            "amount_total": self.amount_residual,
+            "credit_note_base": self._installment_settlements()["credit_notes"],
+            "line_ids": [
+                fields.Command.create(
+                    {"sequence": index, "due_date": due_date, "amount": amount}
+                )
+                for index, (due_date, amount) in enumerate(values, start=1)
+            ],
+        }
+
+    def _installment_create_plan(self, values):
+        """Create the plan from ``[(due_date, amount)]`` and log it on the invoice."""
+        self.ensure_one()
+        plan = self.env["installment.plan"].create(self._installment_plan_vals(values))
         self.message_post(
             body=_(
                 "Installment plan created: %(count)s installments from %(first)s "
@@ -411,31 +413,45 @@ class AccountMove(models.Model):
                 move.invoice_date or fields.Date.context_today(move), move.company_id
             )
         posted = super()._post(soft=soft)
-        for move in scheduled & posted:
-            move._installment_plan_from_terms()
+        (scheduled & posted)._installment_plans_from_terms()
         # Prepaid settlement after the plan exists: it counts as a payment and
         # fills the first installments.
         posted._billing_after_post()
         return posted
 
-    def _installment_plan_from_terms(self):
-        """Mirror the receivable lines computed by the payment term's scheme
-        into an installment plan (same dates, same amounts)."""
-        self.ensure_one()
-        if self.installment_plan_id or self.currency_id.is_zero(self.amount_residual):
-            return self.installment_plan_id
-        amounts = {}
-        for line in self.line_ids.filtered(
-            lambda line: line.display_type == "payment_term"
-        ):
-            amounts.setdefault(line.date_maturity, 0.0)
-            amounts[line.date_maturity] += line.amount_residual_currency
-        values = [
-            (due, self.currency_id.round(amount))
-            for due, amount in sorted(amounts.items())
-            if self.currency_id.compare_amounts(amount, 0) > 0
-        ]
-        return self._installment_create_plan(values)
+    def _installment_plans_from_terms(self):
+        """Mirror the receivable lines computed by the payment terms' schemes
+        into installment plans (same dates, same amounts), in one batch.
+
+        Posting logs itself on the invoice; the automatic plans are created
+        without chatter noise (no creation note, no follower, no tracking).
+        """
+        vals_list = []
+        for move in self:
+            if move.installment_plan_id or move.currency_id.is_zero(
+                move.amount_residual
+            ):
+                continue
+            amounts = {}
+            for line in move.line_ids:
+                if line.display_type == "payment_term":
+                    amounts.setdefault(line.date_maturity, 0.0)
+                    amounts[line.date_maturity] += line.amount_residual_currency
+            values = [
+                (due, move.currency_id.round(amount))
+                for due, amount in sorted(amounts.items())
+                if move.currency_id.compare_amounts(amount, 0) > 0
+            ]
+            vals_list.append(move._installment_plan_vals(values))
+        return (
+            self.env["installment.plan"]
+            .with_context(
+                mail_create_nolog=True,
+                mail_create_nosubscribe=True,
+                tracking_disable=True,
+            )
+            .create(vals_list)
+        )
 
     def button_draft(self):
         # A plan overlays a posted invoice: back to draft, the plan is history.
