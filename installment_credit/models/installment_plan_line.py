@@ -149,6 +149,15 @@ class InstallmentPlanLine(models.Model):
         if not self.env.context.get("installment_skip_sum_check"):
             self.plan_id._check_lines_sum()
 
+    @api.depends("move_id.name", "amount", "sequence")
+    def _compute_display_name(self):
+        for line in self:
+            line.display_name = "%s #%s: %s" % (
+                line.move_id.name or "",
+                line.sequence,
+                line.currency_id.format(line.amount) if line.currency_id else "",
+            )
+
     def _get_position(self):
         self.ensure_one()
         lines = self.plan_id.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date))

@@ -1,0 +1,175 @@
+"""Regenerate the README's screenshots from a running Odoo with the demo data.
+
+Usage (what ``./dev screenshots`` does): start the server on a free port, then
+``python docs/screenshots.py --url http://localhost:PORT --db DB``. Drives
+Debian's headless Chromium through the DevTools protocol (websocket-client),
+logs in as admin (back office) and as the demo portal customer, and writes
+PNG files into docs/screenshots/.
+"""
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import websocket
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# (file, login, path, selector to wait for, [(click selector, then wait for)])
+SHOTS = [
+    (
+        "invoice_installments.png",
+        "admin",
+        "/odoo/action-installment_credit.installment_plan_action",
+        ".o_list_view .o_data_row",
+        [
+            (".o_list_view .o_data_row td.o_data_cell", ".o_form_view"),
+            ("button[name=action_open_invoice]", "a[name=installments]"),
+            ("a[name=installments]", "div[name=installment_line_ids]"),
+        ],
+    ),
+    (
+        "installments_calendar.png",
+        "admin",
+        "/odoo/action-installment_credit.installment_plan_line_action?view_type=calendar",
+        ".o_calendar_view",
+        [],
+    ),
+    (
+        "portal_installments.png",
+        "portal",
+        "/my/installments",
+        ".o_installment_plan",
+        [],
+    ),
+]
+
+
+class Browser:
+    def __init__(self, port=9333):
+        self.profile = tempfile.mkdtemp(prefix="ic_shots_")
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        if not chromium:
+            raise SystemExit("chromium is missing: apt-get install chromium")
+        self.proc = subprocess.Popen(
+            [
+                chromium,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1366,900",
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _i in range(50):
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/json", timeout=2
+                ) as response:
+                    pages = json.load(response)
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("chromium did not start")
+        page = next(p for p in pages if p["type"] == "page")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
+        self.counter = 0
+
+    def call(self, method, **params):
+        self.counter += 1
+        self.ws.send(
+            json.dumps({"id": self.counter, "method": method, "params": params})
+        )
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.counter:
+                return message.get("result", {})
+
+    def evaluate(self, expression):
+        result = self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True
+        )
+        return result.get("result", {}).get("value")
+
+    def open(self, url, selector, timeout=30):
+        self.call("Page.navigate", url=url)
+        self.wait(selector, timeout)
+
+    def click(self, selector, then, timeout=30):
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+        self.wait(then, timeout)
+
+    def wait(self, selector, timeout=30):
+        url = self.evaluate("location.href")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.evaluate(f"!!document.querySelector({json.dumps(selector)})"):
+                time.sleep(1.0)  # let the view settle
+                return
+            time.sleep(0.3)
+        raise SystemExit(f"{url}: {selector} did not appear")
+
+    def login(self, base, login, password):
+        self.call("Network.clearBrowserCookies")
+        self.open(f"{base}/web/login", "input[name=login]")
+        self.evaluate(
+            "document.querySelector('input[name=login]').value = %s;"
+            "document.querySelector('input[name=password]').value = %s;"
+            "document.querySelector('form.oe_login_form').submit();"
+            % (json.dumps(login), json.dumps(password))
+        )
+        time.sleep(3)
+
+    def screenshot(self, path):
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        with open(path, "wb") as handle:
+            handle.write(base64.b64decode(data))
+
+    def close(self):
+        self.ws.close()
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--portal-login", default="portal")
+    args = parser.parse_args()
+    browser = Browser()
+    try:
+        browser.call("Page.enable")
+        current = None
+        for filename, who, path, selector, clicks in SHOTS:
+            login = "admin" if who == "admin" else args.portal_login
+            if login != current:
+                browser.login(args.url, login, login)
+                current = login
+            browser.open(args.url + path, selector)
+            for click, then in clicks:
+                browser.click(click, then)
+            target = os.path.join(HERE, "screenshots", filename)
+            browser.screenshot(target)
+            print("wrote", os.path.relpath(target))
+    finally:
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
