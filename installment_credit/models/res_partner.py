@@ -1,9 +1,15 @@
 from odoo import api, fields, models
+from odoo.tools import format_amount, format_date
 
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
+    installment_no_reminder = fields.Boolean(
+        string="Exclude from Reminders",
+        help="No payment reminder is emailed to this customer, neither by the "
+        "daily run nor by hand.",
+    )
     installment_open_count = fields.Integer(
         string="Open Installments", compute="_compute_installment_stats"
     )
@@ -57,4 +63,60 @@ class ResPartner(models.Model):
             "view_mode": "form",
             "target": "new",
             "context": {"default_partner_id": self.commercial_partner_id.id},
+        }
+
+    @api.model
+    def _commercial_fields(self):
+        return super()._commercial_fields() + ["installment_no_reminder"]
+
+    def _installment_reminder_items(self):
+        """What a reminder email lists for this customer.
+
+        Reads the send logs handed over by the reminder run in the context
+        key ``installment_reminder_logs`` (``((partner_id, (log_id, ...)),
+        ...)``). Returns a dict: ``items`` (one dict per target: ``label``,
+        ``due_date``, ``amount``, ``status``), ``totals`` (formatted amount
+        per currency) and ``company``.
+        """
+        self.ensure_one()
+        payload = dict(self.env.context.get("installment_reminder_logs") or ())
+        all_ids = [log_id for ids in payload.values() for log_id in ids]
+        logs = (
+            self.env["installment.reminder.log"]
+            .sudo()
+            .browse(payload.get(self.id, ()))
+            .with_prefetch(all_ids)
+        )
+        today = fields.Date.context_today(self)
+        items, totals = [], {}
+        lang = self.lang or self.env.lang
+        for log in logs.sorted(lambda log: (log.due_date, log.id)):
+            days = (today - log.due_date).days
+            if days > 0:
+                status = self.env._("%s day(s) overdue", days)
+            elif days == 0:
+                status = self.env._("due today")
+            else:
+                status = self.env._("due in %s day(s)", -days)
+            items.append(
+                {
+                    "label": log._reminder_label(),
+                    "due_date": format_date(self.env, log.due_date, lang_code=lang),
+                    "amount": format_amount(
+                        self.env, log.amount_residual, log.currency_id, lang
+                    ),
+                    "status": status,
+                    "overdue": days > 0,
+                }
+            )
+            totals[log.currency_id] = totals.get(log.currency_id, 0.0) + (
+                log.amount_residual
+            )
+        return {
+            "items": items,
+            "totals": [
+                format_amount(self.env, amount, currency, lang)
+                for currency, amount in totals.items()
+            ],
+            "company": logs.company_id[:1] or self.env.company,
         }
