@@ -337,7 +337,9 @@ class TestReminderRules(InstallmentCommon):
         # an invoicing user can send by hand
         with freeze_time("2026-02-10"):
             self.plan.with_user(user).action_send_reminder()
-        self.assertTrue(self._logs(plan_line_id=self.line1.id).manual)
+        self.assertTrue(
+            self._logs(plan_line_id=self.line1.id, state="sent").manual,
+        )
         other = self.setup_other_company()["company"]
         stranger = new_test_user(
             self.env,

@@ -279,7 +279,10 @@ aged AS (
            END AS bucket
       FROM open_item
 )
-SELECT aged.id, %(as_of)s::date AS as_of_date, aged.company_id,
+-- the as-of date is part of the id: rows of two dates read in one
+-- transaction never share a record (and its cached values)
+SELECT aged.id * 100000 + (%(as_of)s::date - DATE '1970-01-01') AS id,
+       %(as_of)s::date AS as_of_date, aged.company_id,
        company.currency_id, aged.partner_id, move.invoice_user_id,
        aged.move_id, aged.plan_id, aged.plan_line_id, aged.move_line_id,
        aged.kind, aged.due_date, GREATEST(aged.days, 0) AS days_overdue,
