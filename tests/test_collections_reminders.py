@@ -306,6 +306,13 @@ class TestReminderRules(InstallmentCommon):
                 self.rule_on_day,
             )
 
+    def test_rule_with_history_cannot_be_deleted(self):
+        self._run("2026-02-03")
+        with self.assertRaisesRegex(UserError, "archive it"):
+            self.rule_before_7.unlink()
+        self.rule_on_day.unlink()  # never used: fine
+        self.assertFalse(self.rule_on_day.exists())
+
     def test_daily_cron_uses_the_late_hook(self):
         with freeze_time("2026-02-13"):
             self.env["installment.plan"]._cron_installment_daily()

@@ -20,7 +20,7 @@ class InstallmentReminderLog(models.Model):
         required=True,
         readonly=True,
         index=True,
-        ondelete="restrict",
+        ondelete="cascade",
     )
     target = fields.Selection(related="rule_id.target")
     plan_line_id = fields.Many2one(

@@ -76,6 +76,21 @@ class InstallmentReminderRule(models.Model):
         for rule in self:
             rule.log_count = counts.get(rule, 0)
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_sent(self):
+        # The send log is the proof of what customers were told: keep it.
+        if (
+            self.env["installment.reminder.log"]
+            .sudo()
+            .search_count([("rule_id", "in", self.ids)], limit=1)
+        ):
+            raise UserError(
+                _(
+                    "Reminders were already sent with this rule: archive it "
+                    "instead of deleting it, so its send log is kept."
+                )
+            )
+
     def action_view_logs(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
