@@ -306,6 +306,49 @@ class TestReminderRules(InstallmentCommon):
                 self.rule_on_day,
             )
 
+    def test_commits_between_batches_only_as_a_cron(self):
+        partner = self.env["res.partner"].create(
+            {"name": "batch", "email": "batch@example.com"}
+        )
+        with freeze_time("2026-01-10"):
+            self._invoice(100.0, partner=partner).create_installment_plan(
+                count=1, first_due_date="2026-02-10"
+            )
+        Rule = self.env["installment.reminder.rule"]
+        with (
+            patch.object(self.env.cr, "commit") as commit,
+            patch("odoo.modules.module.current_test", False),
+        ):
+            # the scheduler runs jobs with cron_id in the context
+            with freeze_time("2026-02-03"):
+                Rule.with_context(cron_id=1)._cron_send_reminders(batch_size=1)
+            self.assertEqual(commit.call_count, 2, "one commit per customer batch")
+            with freeze_time("2026-02-10"):
+                Rule._cron_send_reminders(batch_size=1)
+            self.assertEqual(commit.call_count, 2, "no commit outside the scheduler")
+        self.assertEqual(
+            len(self._logs(partner_id=partner.id, state="sent")), 2, "both days sent"
+        )
+
+    def test_claim_twice_is_a_no_op(self):
+        candidate = {
+            "kind": "installment",
+            "rule_id": self.rule_before_7.id,
+            "target_id": self.line1.id,
+            "move_id": self.invoice.id,
+            "plan_id": self.plan.id,
+            "partner_id": self.partner_a.id,
+            "company_id": self.company.id,
+            "due_date": self.line1.due_date,
+            "currency_id": self.currency.id,
+            "amount_residual": 300.0,
+            "state": "sent",
+        }
+        Rule = self.env["installment.reminder.rule"]
+        first = Rule._claim_reminders([candidate], self.line1.due_date, False)
+        self.assertEqual(len(first), 1)
+        self.assertFalse(Rule._claim_reminders([candidate], self.line1.due_date, False))
+
     def test_rule_with_history_cannot_be_deleted(self):
         self._run("2026-02-03")
         with self.assertRaisesRegex(UserError, "archive it"):
