@@ -31,8 +31,8 @@
         "report/installment_report_aging_views.xml",
     ],
     "demo": [
-        "demo/installment_demo.xml",
         "demo/installment_collections_demo.xml",
+        "demo/installment_demo.xml",
     ],
     "installable": True,
     "application": False,
