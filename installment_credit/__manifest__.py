@@ -17,6 +17,7 @@
         "security/ir.model.access.csv",
         "security/billing_security.xml",
         "data/billing_data.xml",
+        "security/installment_collections_security.xml",
         "data/ir_cron.xml",
         "views/installment_plan_views.xml",
         "views/installment_plan_line_views.xml",
@@ -32,6 +33,10 @@
         "views/res_config_settings_billing_views.xml",
         "wizards/billing_wizards_views.xml",
         "views/menus.xml",
+        "data/installment_reminder_data.xml",
+        "views/installment_reminder_views.xml",
+        "wizards/installment_report_aging_open_views.xml",
+        "report/installment_report_aging_views.xml",
     ],
     "assets": {
         "web.assets_tests": [
@@ -40,6 +45,7 @@
     },
     "demo": [
         "demo/billing_demo.xml",
+        "demo/installment_collections_demo.xml",
         "demo/installment_demo.xml",
     ],
     "installable": True,

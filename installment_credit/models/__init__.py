@@ -5,3 +5,5 @@ from . import installment_plan_line
 from . import account_payment_term
 from . import account_move
 from . import res_partner
+from . import installment_reminder_rule
+from . import installment_reminder_log

@@ -179,6 +179,20 @@ class InstallmentPlan(models.Model):
         self.ensure_one()
         return self.move_id.action_register_payment()
 
+    def action_send_reminder(self):
+        """Send the next applicable reminder for this plan now (and log it)."""
+        self.ensure_one()
+        if self.state != "active":
+            raise UserError(
+                _("%s is not active: there is nothing to remind.", self.display_name)
+            )
+        rules = self.env["installment.reminder.rule"]
+        logs = rules._send_now(
+            self.partner_id,
+            plan_lines=self.line_ids.filtered(lambda line: line.state != "paid"),
+        )
+        return rules._send_now_notification(logs)
+
     # ------------------------------------------------------------------
     # Services
     # ------------------------------------------------------------------

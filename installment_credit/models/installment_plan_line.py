@@ -321,6 +321,10 @@ class InstallmentPlanLine(models.Model):
     def _on_installments_late(self):
         """Hook called with the installments that just became late.
 
-        The reminder rules extend this; the installment core only flips states.
+        The installment core only flips states; the reminder rules run here,
+        over every target that fell due (these late installments included,
+        as the "overdue" rules see them), so that the daily action sends one
+        email per customer. See ``installment.reminder.rule._cron_send_reminders``.
         """
+        self.env["installment.reminder.rule"]._cron_send_reminders()
         return self

@@ -3,7 +3,7 @@ from collections import defaultdict
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import SQL, float_compare, float_is_zero
+from odoo.tools import SQL, float_compare, float_is_zero, format_amount, format_date
 
 BILLING_FIELDS = (
     "billing_mode",
@@ -16,6 +16,11 @@ BILLING_FIELDS = (
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
+    installment_no_reminder = fields.Boolean(
+        string="Exclude from Reminders",
+        help="No payment reminder is emailed to this customer, neither by the "
+        "daily run nor by hand.",
+    )
     installment_open_count = fields.Integer(
         string="Open Installments", compute="_compute_installment_stats"
     )
@@ -966,3 +971,59 @@ class ResPartner(models.Model):
             )
         self._prepaid_apply_balance(company)
         return True
+
+    @api.model
+    def _commercial_fields(self):
+        return super()._commercial_fields() + ["installment_no_reminder"]
+
+    def _installment_reminder_items(self):
+        """What a reminder email lists for this customer.
+
+        Reads the send logs handed over by the reminder run in the context
+        key ``installment_reminder_logs`` (``((partner_id, (log_id, ...)),
+        ...)``). Returns a dict: ``items`` (one dict per target: ``label``,
+        ``due_date``, ``amount``, ``status``), ``totals`` (formatted amount
+        per currency) and ``company``.
+        """
+        self.ensure_one()
+        payload = dict(self.env.context.get("installment_reminder_logs") or ())
+        all_ids = [log_id for ids in payload.values() for log_id in ids]
+        logs = (
+            self.env["installment.reminder.log"]
+            .sudo()
+            .browse(payload.get(self.id, ()))
+            .with_prefetch(all_ids)
+        )
+        today = fields.Date.context_today(self)
+        items, totals = [], {}
+        lang = self.lang or self.env.lang
+        for log in logs.sorted(lambda log: (log.due_date, log.id)):
+            days = (today - log.due_date).days
+            if days > 0:
+                status = self.env._("%s day(s) overdue", days)
+            elif days == 0:
+                status = self.env._("due today")
+            else:
+                status = self.env._("due in %s day(s)", -days)
+            items.append(
+                {
+                    "label": log._reminder_label(),
+                    "due_date": format_date(self.env, log.due_date, lang_code=lang),
+                    "amount": format_amount(
+                        self.env, log.amount_residual, log.currency_id, lang
+                    ),
+                    "status": status,
+                    "overdue": days > 0,
+                }
+            )
+            totals[log.currency_id] = totals.get(log.currency_id, 0.0) + (
+                log.amount_residual
+            )
+        return {
+            "items": items,
+            "totals": [
+                format_amount(self.env, amount, currency, lang)
+                for currency, amount in totals.items()
+            ],
+            "company": logs.company_id[:1] or self.env.company,
+        }

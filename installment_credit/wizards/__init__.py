@@ -4,3 +4,4 @@ from . import account_payment_register
 from . import credit_limit_override
 from . import prepaid_balance_topup
 from . import prepaid_balance_withdraw
+from . import installment_report_aging_open

@@ -1,0 +1,612 @@
+import logging
+from collections import defaultdict
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models, modules
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+
+
+class InstallmentReminderRule(models.Model):
+    """When to remind customers, and with which email.
+
+    A rule fires for a target (an installment, or an open invoice of a
+    postpaid customer without installment plan) once ``due date + offset_days``
+    is reached and the target is still unpaid. Each (rule, target) is sent at
+    most once: see ``installment.reminder.log``.
+    """
+
+    _name = "installment.reminder.rule"
+    _description = "Reminder Rule"
+    _order = "target, offset_days, sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        index=True,
+        help="Leave empty to apply the rule in every company.",
+    )
+    target = fields.Selection(
+        [
+            ("installment", "Installments of installment plans"),
+            ("invoice", "Open invoices of postpaid customers without plan"),
+        ],
+        string="Applies to",
+        required=True,
+        default="installment",
+    )
+    offset_days = fields.Integer(
+        string="Days from Due Date",
+        required=True,
+        default=0,
+        help="Negative: days before the due date; 0: on the due date; "
+        "positive: days after it.",
+    )
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Email Template",
+        required=True,
+        domain=[("model", "=", "res.partner")],
+        help="Rendered on the customer; the template lists what is due with "
+        "object._installment_reminder_items().",
+    )
+    create_activity = fields.Boolean(
+        string="Schedule a To-Do",
+        help="Also schedule a to-do for the salesperson of each document reminded.",
+    )
+    log_ids = fields.One2many("installment.reminder.log", "rule_id", string="Sends")
+    log_count = fields.Integer(string="Sends", compute="_compute_log_count")
+
+    def _compute_log_count(self):
+        counts = dict(
+            self.env["installment.reminder.log"]._read_group(
+                [("rule_id", "in", self.ids), ("state", "=", "sent")],
+                ["rule_id"],
+                ["__count"],
+            )
+        )
+        for rule in self:
+            rule.log_count = counts.get(rule, 0)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_sent(self):
+        # The send log is the proof of what customers were told: keep it.
+        if (
+            self.env["installment.reminder.log"]
+            .sudo()
+            .search_count([("rule_id", "in", self.ids)], limit=1)
+        ):
+            raise UserError(
+                _(
+                    "Reminders were already sent with this rule: archive it "
+                    "instead of deleting it, so its send log is kept."
+                )
+            )
+
+    def action_view_logs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "installment_credit.installment_reminder_log_action"
+        )
+        action["domain"] = [("rule_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------------
+    # The daily run
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_send_reminders(self, today=None, batch_size=None):
+        """Send every reminder that fell due, at most once per (rule, target).
+
+        Targets are collected for all companies, grouped per (company,
+        customer) and handled in batches of about ``batch_size`` targets (a
+        customer is never split across batches, so it gets one email). When
+        run by the scheduler, each batch is committed and progress is reported
+        to ``ir.cron`` so that a crash or a timeout loses at most one batch;
+        what was committed is never sent again thanks to the send log.
+
+        :return: the number of targets handled (sent or superseded)
+        """
+        today = fields.Date.to_date(today) if today else fields.Date.context_today(self)
+        batch_size = batch_size or int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("installment_credit.reminder_batch_size", DEFAULT_BATCH_SIZE)
+        )
+        auto_commit = bool(self.env.context.get("cron_id")) and not (
+            modules.module.current_test
+        )
+        companies = self.env["res.company"].sudo().search([])
+        batches = []
+        for company in companies:
+            candidates = self.with_company(company)._collect_candidates(today, company)
+            per_partner = defaultdict(list)
+            for candidate in candidates:
+                per_partner[candidate["partner_id"]].append(candidate)
+            batch = []
+            for partner_id in sorted(per_partner):
+                batch.extend(per_partner[partner_id])
+                if len(batch) >= batch_size:
+                    batches.append((company, batch))
+                    batch = []
+            if batch:
+                batches.append((company, batch))
+        total = sum(len(batch) for _company, batch in batches)
+        done = 0
+        cron = self.env["ir.cron"]
+        cron._notify_progress(done=0, remaining=total)
+        for company, batch in batches:
+            self.with_company(company)._process_candidates(batch, today)
+            done += len(batch)
+            cron._notify_progress(done=done, remaining=total - done)
+            if auto_commit:
+                # a crash or a timeout loses at most this batch; what is
+                # committed is in the send log and never sent again
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        if total:
+            _logger.info("Installment reminders: %s targets handled", total)
+        return done
+
+    def _collect_candidates(self, today, company, plan_lines=None, invoices=None):
+        """(rule, target) pairs of ``company`` due by ``today`` and not logged.
+
+        ``plan_lines``/``invoices`` restrict the search (manual send). Returns
+        dicts with the rule, the target and what the email and the log need.
+        """
+        rows = []
+        partner_filter = SQL(
+            "COALESCE(partner.installment_no_reminder, FALSE) = FALSE "
+            "AND COALESCE(partner.email, '') != ''"
+        )
+        if invoices is None or plan_lines is not None:
+            line_filter = SQL()
+            if plan_lines is not None:
+                line_filter = SQL("AND line.id IN %s", tuple(plan_lines.ids) or (0,))
+            self.env["installment.plan.line"].flush_model()
+            self.env["installment.reminder.rule"].flush_model()
+            self.env["installment.reminder.log"].flush_model()
+            self.env["res.partner"].flush_model(["installment_no_reminder", "email"])
+            rows += self.env.execute_query_dict(
+                SQL(
+                    """
+                SELECT rule.id AS rule_id, rule.offset_days, rule.sequence,
+                       line.id AS target_id, line.partner_id, line.plan_id,
+                       line.move_id, line.due_date, line.amount_residual,
+                       line.currency_id,
+                       (SELECT MAX(sent_rule.offset_days)
+                          FROM installment_reminder_log sent
+                          JOIN installment_reminder_rule sent_rule
+                            ON sent_rule.id = sent.rule_id
+                         WHERE sent.plan_line_id = line.id
+                           AND sent.state = 'sent') AS sent_offset
+                  FROM installment_reminder_rule rule
+                  JOIN installment_plan_line line
+                    ON line.company_id = %(company)s
+                  JOIN res_partner partner ON partner.id = line.partner_id
+                 WHERE rule.active
+                   AND rule.target = 'installment'
+                   AND (rule.company_id IS NULL OR rule.company_id = %(company)s)
+                   AND line.plan_state = 'active'
+                   AND line.state != 'paid'
+                   AND line.amount_residual > 0
+                   AND line.due_date + rule.offset_days <= %(today)s
+                   AND %(partner_filter)s
+                   %(line_filter)s
+                   AND NOT EXISTS (
+                        SELECT 1 FROM installment_reminder_log log
+                         WHERE log.rule_id = rule.id AND log.plan_line_id = line.id)
+                    """,
+                    company=company.id,
+                    today=today,
+                    partner_filter=partner_filter,
+                    line_filter=line_filter,
+                )
+            )
+            for row in rows:
+                row["kind"] = "installment"
+        if plan_lines is None:
+            move_filter = SQL()
+            if invoices is not None:
+                move_filter = SQL("AND move.id IN %s", tuple(invoices.ids) or (0,))
+            self.env["account.move"].flush_model()
+            self.env["account.move.line"].flush_model()
+            self.env["installment.plan"].flush_model()
+            prepaid = self._prepaid_partner_query()
+            invoice_rows = self.env.execute_query_dict(
+                SQL(
+                    """
+                SELECT rule.id AS rule_id, rule.offset_days, rule.sequence,
+                       move.id AS target_id, move.commercial_partner_id AS partner_id,
+                       NULL::integer AS plan_id, move.id AS move_id,
+                       term.due_date, move.amount_residual, move.currency_id,
+                       (SELECT MAX(sent_rule.offset_days)
+                          FROM installment_reminder_log sent
+                          JOIN installment_reminder_rule sent_rule
+                            ON sent_rule.id = sent.rule_id
+                         WHERE sent.invoice_id = move.id
+                           AND sent.state = 'sent') AS sent_offset
+                  FROM account_move move
+                  JOIN res_partner partner ON partner.id = move.commercial_partner_id
+                  JOIN LATERAL (
+                        SELECT MIN(aml.date_maturity) AS due_date
+                          FROM account_move_line aml
+                         WHERE aml.move_id = move.id
+                           AND aml.display_type = 'payment_term'
+                           AND aml.amount_residual != 0
+                  ) term ON term.due_date IS NOT NULL
+                  JOIN installment_reminder_rule rule
+                    ON rule.active
+                   AND rule.target = 'invoice'
+                   AND (rule.company_id IS NULL OR rule.company_id = move.company_id)
+                 WHERE move.company_id = %(company)s
+                   AND move.move_type = 'out_invoice'
+                   AND move.state = 'posted'
+                   AND move.amount_residual > 0
+                   AND term.due_date + rule.offset_days <= %(today)s
+                   AND %(partner_filter)s
+                   AND move.commercial_partner_id NOT IN %(prepaid)s
+                   %(move_filter)s
+                   AND NOT EXISTS (
+                        SELECT 1 FROM installment_plan plan
+                         WHERE plan.move_id = move.id AND plan.state != 'cancelled')
+                   AND NOT EXISTS (
+                        SELECT 1 FROM installment_reminder_log log
+                         WHERE log.rule_id = rule.id AND log.invoice_id = move.id)
+                    """,
+                    company=company.id,
+                    today=today,
+                    partner_filter=partner_filter,
+                    prepaid=prepaid,
+                    move_filter=move_filter,
+                )
+            )
+            for row in invoice_rows:
+                row["kind"] = "invoice"
+            rows += invoice_rows
+        for row in rows:
+            row["company_id"] = company.id
+        return rows
+
+    @api.model
+    def _prepaid_partner_query(self):
+        """Sub-select of prepaid customers, who get no invoice reminders.
+
+        The billing mode comes from the prepaid/postpaid capability; without
+        it every customer is postpaid.
+        """
+        Partner = self.env["res.partner"].sudo().with_context(active_test=False)
+        if "billing_mode" not in Partner._fields:
+            return SQL("(SELECT NULL::integer WHERE FALSE)")
+        return SQL(
+            "(%s)",
+            Partner._search([("billing_mode", "=", "prepaid")]).subselect(),
+        )
+
+    def _process_candidates(self, candidates, today, manual=False):
+        """Claim, then send, the candidate reminders of one batch.
+
+        Per target only the rule with the largest offset is emailed; earlier
+        rules due at the same time (a missed day, a plan created late) and
+        rules older than one already sent are logged as superseded, so the
+        customer never gets a stale "due in 7 days" after an overdue notice.
+
+        :return: the ``installment.reminder.log`` rows written (sent ones
+            carry the email and the chatter message)
+        """
+        per_target = defaultdict(list)
+        for candidate in candidates:
+            per_target[(candidate["kind"], candidate["target_id"])].append(candidate)
+        for target_candidates in per_target.values():
+            target_candidates.sort(
+                key=lambda c: (c["offset_days"], -c["sequence"], -c["rule_id"])
+            )
+            best = target_candidates[-1]
+            for candidate in target_candidates:
+                candidate["state"] = (
+                    "sent"
+                    if candidate is best
+                    and (
+                        candidate["sent_offset"] is None
+                        or candidate["offset_days"] > candidate["sent_offset"]
+                    )
+                    else "skipped"
+                )
+        logs = self._claim_reminders(candidates, today, manual)
+        sent = logs.filtered(lambda log: log.state == "sent")
+        if sent:
+            self._send_reminder_emails(sent)
+            self._post_reminder_messages(sent)
+            self._schedule_reminder_activities(sent)
+        return logs
+
+    def _claim_reminders(self, candidates, today, manual):
+        """Insert the logs; a (rule, target) already logged, by this run or
+        by a concurrent one, is silently left out (ON CONFLICT DO NOTHING)."""
+        if not candidates:
+            return self.env["installment.reminder.log"]
+        uid = self.env.uid
+        now = SQL("(now() at time zone 'UTC')")
+        values = SQL(", ").join(
+            SQL(
+                "(%s)",
+                SQL(", ").join(
+                    [
+                        SQL("%s", value)
+                        for value in (
+                            c["rule_id"],
+                            c["target_id"] if c["kind"] == "installment" else None,
+                            c["target_id"] if c["kind"] == "invoice" else None,
+                            c["move_id"],
+                            c["plan_id"],
+                            c["partner_id"],
+                            c["company_id"],
+                            today,
+                            c["due_date"],
+                            c["currency_id"],
+                            c["amount_residual"],
+                            c["state"],
+                            manual,
+                            uid,
+                            uid,
+                        )
+                    ]
+                    + [now, SQL("%s", uid), now]
+                ),
+            )
+            for c in candidates
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+            INSERT INTO installment_reminder_log
+                   (rule_id, plan_line_id, invoice_id, move_id, plan_id, partner_id,
+                    company_id, date, due_date, currency_id, amount_residual, state,
+                    manual, user_id, create_uid, create_date, write_uid, write_date)
+            VALUES %s
+            ON CONFLICT DO NOTHING
+            RETURNING id
+                """,
+                values,
+            )
+        )
+        return self.env["installment.reminder.log"].browse(row[0] for row in rows)
+
+    def _send_reminder_emails(self, logs):
+        """One email per customer, through the mail queue, rendered with the
+        template of the most advanced rule among what is due."""
+        per_partner = defaultdict(lambda: self.env["installment.reminder.log"])
+        for log in logs:
+            per_partner[log.partner_id] |= log
+        per_template = defaultdict(list)
+        for partner, partner_logs in per_partner.items():
+            lead = max(
+                partner_logs,
+                key=lambda log: (log.rule_id.offset_days, -log.rule_id.sequence),
+            )
+            per_template[lead.rule_id.mail_template_id].append(partner)
+        payload = tuple(
+            (partner.id, tuple(partner_logs.ids))
+            for partner, partner_logs in per_partner.items()
+        )
+        mail_per_partner = {}
+        for template, partners in per_template.items():
+            partner_ids = [partner.id for partner in partners]
+            mails = (
+                template.sudo()
+                .with_context(installment_reminder_logs=payload)
+                .send_mail_batch(partner_ids, force_send=False)
+            )
+            mail_per_partner.update(zip(partner_ids, mails.ids, strict=True))
+        self._write_log_links(
+            "mail_id",
+            {
+                log.id: mail_per_partner[partner.id]
+                for partner, partner_logs in per_partner.items()
+                for log in partner_logs
+            },
+        )
+
+    def _write_log_links(self, column, link_per_log):
+        if not link_per_log:
+            return
+        self.env.execute_query(
+            SQL(
+                "UPDATE installment_reminder_log log SET %s = link.value "
+                "FROM (VALUES %s) AS link(id, value) WHERE log.id = link.id",
+                SQL.identifier(column),
+                SQL(", ").join(
+                    SQL("(%s, %s)", log_id, value)
+                    for log_id, value in link_per_log.items()
+                ),
+            )
+        )
+        self.env["installment.reminder.log"].invalidate_model([column])
+
+    def _post_reminder_messages(self, logs):
+        """A note in the chatter of each plan (installments) and invoice
+        (invoice reminders), one message per document, created in batch."""
+        links = {}
+        for model, field in (
+            ("installment.plan", "plan_id"),
+            ("account.move", "invoice_id"),
+        ):
+            per_record = defaultdict(lambda: self.env["installment.reminder.log"])
+            for log in logs:
+                if log[field]:
+                    per_record[log[field].id] |= log
+            if not per_record:
+                continue
+            bodies = {
+                record_id: self._reminder_message_body(record_logs)
+                for record_id, record_logs in per_record.items()
+            }
+            messages = (
+                self.env[model]
+                .browse(list(bodies))
+                ._message_log_batch(bodies=bodies, message_type="notification")
+            )
+            message_per_record = {message.res_id: message.id for message in messages}
+            for record_id, record_logs in per_record.items():
+                for log in record_logs:
+                    links[log.id] = message_per_record[record_id]
+        self._write_log_links("message_id", links)
+
+    def _reminder_message_body(self, logs):
+        partner = logs[0].partner_id
+        items = Markup("").join(
+            Markup("<li>%s</li>")
+            % _(
+                "%(what)s due %(date)s, %(amount)s remaining (rule: %(rule)s)",
+                what=log._reminder_label(),
+                date=log.due_date,
+                amount=log.currency_id.format(log.amount_residual),
+                rule=log.rule_id.name,
+            )
+            for log in logs
+        )
+        if logs[0].manual:
+            intro = _(
+                "Reminder sent by hand to %(partner)s <%(email)s>:",
+                partner=partner.name,
+                email=partner.email,
+            )
+        else:
+            intro = _(
+                "Reminder emailed to %(partner)s <%(email)s>:",
+                partner=partner.name,
+                email=partner.email,
+            )
+        return Markup("<p>%s</p><ul>%s</ul>") % (intro, items)
+
+    def _schedule_reminder_activities(self, logs):
+        todo = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
+        vals_list = []
+        seen = set()
+        for log in logs.filtered(lambda log: log.rule_id.create_activity):
+            record = log.plan_id or log.invoice_id
+            key = (record._name, record.id, log.rule_id.id)
+            if key in seen:
+                continue
+            seen.add(key)
+            user = log.move_id.invoice_user_id or self.env.user
+            vals_list.append(
+                {
+                    "res_model_id": self.env["ir.model"]._get_id(record._name),
+                    "res_id": record.id,
+                    "activity_type_id": todo.id if todo else False,
+                    "summary": _("Follow up: %s", log.rule_id.name),
+                    "note": _(
+                        "%(what)s of %(partner)s was due on %(date)s; a reminder "
+                        "was sent. Follow up with the customer.",
+                        what=log._reminder_label(),
+                        partner=log.partner_id.name,
+                        date=log.due_date,
+                    ),
+                    "user_id": user.id,
+                    "date_deadline": log.date,
+                }
+            )
+        if vals_list:
+            self.env["mail.activity"].sudo().create(vals_list)
+
+    # ------------------------------------------------------------------
+    # Manual send
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _send_now(self, partner, plan_lines=None, invoices=None):
+        """Send, by hand, the next applicable reminder of these targets.
+
+        Targets whose rules are due get the most advanced one (as the daily
+        run would); when nothing is due yet, the earliest open target gets
+        the first rule not sent yet, ahead of time. Logged with ``manual``.
+
+        :raise UserError: customer excluded or without email, or no rule left
+        :return: the logs written
+        """
+        today = fields.Date.context_today(self)
+        if partner.installment_no_reminder:
+            raise UserError(
+                _(
+                    '%s is excluded from reminders. Untick "Exclude from '
+                    'Reminders" on the customer to send one.',
+                    partner.display_name,
+                )
+            )
+        if not partner.email:
+            raise UserError(
+                _(
+                    "%s has no email address: add one on the customer to send "
+                    "a reminder.",
+                    partner.display_name,
+                )
+            )
+        company = (plan_lines or invoices).company_id[:1]
+        rule_model = self.with_company(company)
+        candidates = rule_model._collect_candidates(
+            today, company, plan_lines=plan_lines, invoices=invoices
+        )
+        if not candidates:
+            candidates = rule_model._collect_candidates(
+                fields.Date.add(today, years=100),
+                company,
+                plan_lines=plan_lines,
+                invoices=invoices,
+            )
+            if candidates:
+                first = min(candidates, key=lambda c: (c["due_date"], c["target_id"]))
+                candidates = [
+                    min(
+                        (
+                            c
+                            for c in candidates
+                            if (c["kind"], c["target_id"])
+                            == (first["kind"], first["target_id"])
+                        ),
+                        key=lambda c: (c["offset_days"], c["sequence"], c["rule_id"]),
+                    )
+                ]
+        if not candidates:
+            raise UserError(
+                _(
+                    "Every reminder rule has already been sent for what is open "
+                    "on this document, or nothing is left to pay. Add a rule, or "
+                    "delete a send log to send it again."
+                )
+            )
+        logs = rule_model._process_candidates(candidates, today, manual=True)
+        if not logs.filtered(lambda log: log.state == "sent"):
+            raise UserError(
+                _(
+                    "No reminder was sent: the due reminders were sent meanwhile "
+                    "or are superseded by one already sent."
+                )
+            )
+        return logs
+
+    @api.model
+    def _send_now_notification(self, logs):
+        sent = logs.filtered(lambda log: log.state == "sent")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _(
+                    "Reminder queued for %(partner)s (%(rules)s).",
+                    partner=sent.partner_id[:1].display_name,
+                    rules=", ".join(sent.rule_id.mapped("name")),
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

@@ -1,0 +1,1 @@
+from . import installment_report_aging

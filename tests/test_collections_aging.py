@@ -1,0 +1,286 @@
+from freezegun import freeze_time
+
+from odoo import Command
+from odoo.tests import new_test_user, tagged
+
+from .common import InstallmentCommon
+
+
+@tagged("post_install", "-at_install")
+class TestAgingReport(InstallmentCommon):
+    """A mixed book: plans, plain invoices, partial payments, credit notes,
+    unapplied payments and credit notes, a foreign-currency plan."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.eur = cls.setup_other_currency("EUR")  # 2 EUR = 1 company unit
+        with freeze_time("2026-03-31"):
+            # partner_a: 4 x 250 from 2026-01-31; 300 paid on 02-05; credit
+            # note of 100 on 03-10 taken off the last installment
+            cls.inv_plan = cls._invoice(1000.0, date="2026-01-10")
+            cls.plan = cls.inv_plan.create_installment_plan(
+                count=4, first_due_date="2026-01-31"
+            )
+            cls._pay(cls.inv_plan, 300.0, date="2026-02-05")
+            cls._credit_note(cls.inv_plan, 100.0, date="2026-03-10")
+            # partner_a: plain invoice due 2025-12-01, 150 paid on 03-20
+            cls.inv_plain = cls._invoice(
+                400.0,
+                date="2025-12-01",
+                invoice_payment_term_id=False,
+                invoice_date_due="2025-12-01",
+            )
+            cls._pay(cls.inv_plain, 150.0, date="2026-03-20")
+            # partner_b: invoice due 03-01, an unapplied payment and credit note
+            cls.inv_b = cls._invoice(
+                500.0,
+                date="2026-02-01",
+                partner=cls.partner_b,
+                invoice_payment_term_id=False,
+                invoice_date_due="2026-03-01",
+            )
+            cls.payment = cls.env["account.payment"].create(
+                {
+                    "amount": 80.0,
+                    "date": "2026-03-15",
+                    "payment_type": "inbound",
+                    "partner_type": "customer",
+                    "partner_id": cls.partner_b.id,
+                }
+            )
+            cls.payment.action_post()
+            cls.refund = cls.env["account.move"].create(
+                {
+                    "move_type": "out_refund",
+                    "partner_id": cls.partner_b.id,
+                    "invoice_date": "2026-03-05",
+                    "date": "2026-03-05",
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"name": "goodwill", "price_unit": 60.0, "tax_ids": []}
+                        )
+                    ],
+                }
+            )
+            cls.refund.action_post()
+            # partner_b: a plan in EUR, paid in part
+            cls.inv_eur = cls._invoice(
+                1000.01, date="2026-02-01", partner=cls.partner_b, currency=cls.eur
+            )
+            cls.plan_eur = cls.inv_eur.create_installment_plan(
+                count=3, first_due_date="2026-02-15"
+            )
+            cls._pay(cls.inv_eur, 400.0, date="2026-02-20")
+
+    def _report(self, date):
+        return (
+            self.env["installment.report.aging"]
+            .with_context(installment_aging_date=date)
+            .search([("company_id", "=", self.company.id)])
+        )
+
+    def _ledger(self, date, partner=None):
+        domain = [
+            ("company_id", "=", self.company.id),
+            ("parent_state", "=", "posted"),
+            ("account_id.account_type", "=", "asset_receivable"),
+            ("date", "<=", date),
+        ]
+        if partner:
+            domain.append(("partner_id", "=", partner.id))
+        [(balance,)] = self.env["account.move.line"]._read_group(
+            domain, aggregates=["balance:sum"]
+        )
+        return balance
+
+    def assertTotalsMatchLedger(self, date):
+        rows = self._report(date)
+        self.assertAlmostEqual(
+            sum(rows.mapped("amount_residual")), self._ledger(date), places=2
+        )
+        for partner in (self.partner_a, self.partner_b):
+            self.assertAlmostEqual(
+                sum(
+                    rows.filtered(lambda r, p=partner: r.partner_id == p).mapped(
+                        "amount_residual"
+                    )
+                ),
+                self._ledger(date, partner),
+                places=2,
+                msg=f"{partner.name} at {date}",
+            )
+        # the bucket columns split the amount, nothing lost
+        for row in rows:
+            self.assertAlmostEqual(
+                row.amount_residual,
+                row.amount_not_due
+                + row.amount_1_30
+                + row.amount_31_60
+                + row.amount_61_90
+                + row.amount_90_plus,
+                places=2,
+            )
+        return rows
+
+    def test_total_equals_ledger_today_and_in_the_past(self):
+        for date in ("2026-03-31", "2026-03-12", "2026-02-10", "2026-02-01"):
+            with self.subTest(date=date):
+                rows = self.assertTotalsMatchLedger(date)
+                self.assertTrue(rows)
+        self.assertFalse(self._report("2025-11-30"), "nothing posted yet")
+
+    def test_installments_aged_by_their_due_dates(self):
+        rows = self.assertTotalsMatchLedger("2026-03-31")
+        plan_rows = rows.filtered(lambda r: r.move_id == self.inv_plan)
+        self.assertEqual(set(plan_rows.mapped("kind")), {"installment"})
+        got = sorted(
+            (r.due_date.isoformat(), r.amount_residual, r.bucket) for r in plan_rows
+        )
+        self.assertEqual(
+            got,
+            [
+                ("2026-02-28", 200.0, "2_31_60"),  # 31 days late
+                ("2026-03-31", 250.0, "0_not_due"),  # due on the as-of date
+                ("2026-04-30", 150.0, "0_not_due"),  # reduced by the credit note
+            ],
+        )
+        # today's rows are the plan's own residuals
+        open_lines = self.plan.line_ids.filtered(lambda line: line.state != "paid")
+        self.assertEqual(plan_rows.plan_line_id, open_lines)
+        for row in plan_rows:
+            self.assertEqual(row.amount_residual, row.plan_line_id.amount_residual)
+        # plain invoice: its residual at its maturity
+        plain = rows.filtered(lambda r: r.move_id == self.inv_plain)
+        self.assertEqual(
+            (plain.kind, plain.amount_residual, plain.bucket, plain.days_overdue),
+            ("receivable", 250.0, "4_90_plus", 120),
+        )
+        # unapplied credits: negative and not due
+        credits = rows.filtered(lambda r: r.kind == "credit")
+        self.assertEqual(credits.move_id, self.payment.move_id | self.refund)
+        self.assertAlmostEqual(
+            sum(
+                credits.filtered(lambda r: r.move_id == self.refund).mapped(
+                    "amount_residual"
+                )
+            ),
+            -60.0,
+        )
+        self.assertEqual(
+            credits.filtered(lambda r: r.move_id != self.refund).amount_residual,
+            -80.0,
+        )
+        self.assertEqual(set(credits.mapped("bucket")), {"0_not_due"})
+        # foreign currency plan: installments add up to the company residual
+        eur_rows = rows.filtered(lambda r: r.move_id == self.inv_eur)
+        self.assertEqual(set(eur_rows.mapped("kind")), {"installment"})
+        term_lines = self.inv_eur.line_ids.filtered(
+            lambda line: line.display_type == "payment_term"
+        )
+        self.assertAlmostEqual(
+            sum(eur_rows.mapped("amount_residual")),
+            sum(term_lines.mapped("amount_residual")),
+            places=2,
+        )
+
+    def test_past_date_rebuilds_amounts(self):
+        rows = self.assertTotalsMatchLedger("2026-02-01")
+        plan_rows = rows.filtered(lambda r: r.move_id == self.inv_plan)
+        # nothing paid yet: all four installments, the first one day late
+        self.assertEqual(
+            sorted(
+                (r.due_date.isoformat(), r.amount_residual, r.bucket) for r in plan_rows
+            ),
+            [
+                ("2026-01-31", 250.0, "1_1_30"),
+                ("2026-02-28", 250.0, "0_not_due"),
+                ("2026-03-31", 250.0, "0_not_due"),
+                ("2026-04-30", 250.0, "0_not_due"),
+            ],
+        )
+        plain = rows.filtered(lambda r: r.move_id == self.inv_plain)
+        self.assertEqual((plain.amount_residual, plain.bucket), (400.0, "3_61_90"))
+        self.assertFalse(rows.filtered(lambda r: r.kind == "credit"), "not yet paid")
+        # after the payment, before the credit note: the plan's allocation
+        rows = self.assertTotalsMatchLedger("2026-03-09")
+        plan_rows = rows.filtered(lambda r: r.move_id == self.inv_plan)
+        self.assertEqual(
+            sorted((r.due_date.isoformat(), r.amount_residual) for r in plan_rows),
+            [("2026-02-28", 200.0), ("2026-03-31", 250.0), ("2026-04-30", 250.0)],
+        )
+
+    def test_bucket_boundaries(self):
+        cases = [
+            ("2025-12-01", "0_not_due", 0),
+            ("2025-12-02", "1_1_30", 1),
+            ("2025-12-31", "1_1_30", 30),
+            ("2026-01-01", "2_31_60", 31),
+            ("2026-01-30", "2_31_60", 60),
+            ("2026-01-31", "3_61_90", 61),
+            ("2026-03-01", "3_61_90", 90),
+            ("2026-03-02", "4_90_plus", 91),
+        ]
+        for date, bucket, days in cases:
+            with self.subTest(date=date):
+                row = self._report(date).filtered(lambda r: r.move_id == self.inv_plain)
+                self.assertEqual((row.bucket, row.days_overdue), (bucket, days))
+
+    def test_pivot_grouping_filters_and_wizard(self):
+        Report = self.env["installment.report.aging"].with_context(
+            installment_aging_date="2026-03-31"
+        )
+        domain = [("company_id", "=", self.company.id)]
+        groups = dict(Report._read_group(domain, ["bucket"], ["amount_residual:sum"]))
+        self.assertAlmostEqual(sum(groups.values()), self._ledger("2026-03-31"), 2)
+        self.assertEqual(groups["2_31_60"], 200.0)  # installment due 02-28
+        # inv_b due 03-01 is 30 days late: still 1-30, like the EUR installment
+        self.assertGreater(groups["1_1_30"], 500.0)
+        self.assertEqual(
+            Report.search_count(domain + [("billing_mode", "=", "postpaid")]),
+            Report.search_count(domain)
+            if "billing_mode" not in self.env["res.partner"]._fields
+            else Report.search_count(domain + [("billing_mode", "!=", "prepaid")]),
+        )
+        if "billing_mode" not in self.env["res.partner"]._fields:
+            self.assertFalse(
+                Report.search_count(domain + [("billing_mode", "=", "prepaid")])
+            )
+        wizard = self.env["installment.report.aging.open"].create(
+            {"date": "2026-02-01"}
+        )
+        action = wizard.action_open()
+        self.assertEqual(action["res_model"], "installment.report.aging")
+        rows = (
+            self.env["installment.report.aging"]
+            .with_context(**action["context"])
+            .search(domain)
+        )
+        self.assertEqual(set(rows.mapped("as_of_date")), {rows[0].as_of_date})
+        self.assertEqual(rows[0].as_of_date.isoformat(), "2026-02-01")
+        # without a date: today
+        with freeze_time("2026-03-31"):
+            today_rows = self.env["installment.report.aging"].search(domain)
+            self.assertEqual(today_rows[0].as_of_date.isoformat(), "2026-03-31")
+            self.assertEqual(
+                sum(today_rows.mapped("amount_residual")),
+                sum(Report.search(domain).mapped("amount_residual")),
+            )
+
+    def test_other_company_user_sees_nothing(self):
+        other = self.setup_other_company()["company"]
+        stranger = new_test_user(
+            self.env,
+            login="aging_stranger",
+            groups="account.group_account_invoice",
+            company_id=other.id,
+            company_ids=[Command.set(other.ids)],
+        )
+        rows = (
+            self.env["installment.report.aging"]
+            .with_user(stranger)
+            .with_context(installment_aging_date="2026-03-31")
+            .search([])
+        )
+        self.assertFalse(rows.filtered(lambda r: r.company_id == self.company))
+        self.assertFalse(rows)
