@@ -195,6 +195,16 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Balance from the books
     # ------------------------------------------------------------------
+    def _billing_open_receivable_domain(self, company):
+        """Posted, unreconciled receivable items of these commercial partners."""
+        return [
+            ("company_id", "=", company.id),
+            ("parent_state", "=", "posted"),
+            ("partner_id.commercial_partner_id", "in", self.ids),
+            ("account_id.account_type", "=", "asset_receivable"),
+            ("reconciled", "=", False),
+        ]
+
     def _prepaid_get_amounts(self, company):
         """Read the prepaid position of the commercial partners of ``self``.
 
@@ -314,14 +324,8 @@ class ResPartner(models.Model):
         amounts = commercials._prepaid_get_amounts(company)
         spendable = commercials._prepaid_spendable(company, amounts)
         groups = self.env["account.move.line"]._read_group(
-            [
-                ("company_id", "=", company.id),
-                ("parent_state", "=", "posted"),
-                ("partner_id.commercial_partner_id", "in", commercials.ids),
-                ("account_id.account_type", "=", "asset_receivable"),
-                ("reconciled", "=", False),
-                ("amount_residual", "<", 0.0),
-            ],
+            commercials._billing_open_receivable_domain(company)
+            + [("amount_residual", "<", 0.0)],
             ["partner_id"],
             ["amount_residual:sum"],
         )
@@ -643,14 +647,8 @@ class ResPartner(models.Model):
         partners._billing_lock()
         account = company.prepayment_account_id
         lines = self.env["account.move.line"].search(
-            [
-                ("company_id", "=", company.id),
-                ("parent_state", "=", "posted"),
-                ("partner_id.commercial_partner_id", "in", partners.ids),
-                ("account_id.account_type", "=", "asset_receivable"),
-                ("reconciled", "=", False),
-                ("amount_residual", "!=", 0.0),
-            ],
+            partners._billing_open_receivable_domain(company)
+            + [("amount_residual", "!=", 0.0)],
             order="date_maturity, date, id",
         )
 
