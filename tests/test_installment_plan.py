@@ -174,6 +174,22 @@ class TestInstallmentPlanCreate(InstallmentCommon):
         self._pay(invoice, 300.0)
         self.assertEqual(plan.line_ids.mapped("state"), ["paid", "pending"])
 
+    def test_invoice_report_prints_schedule(self):
+        invoice = self._invoice(900.0)
+        invoice.create_installment_plan(count=3, first_due_date="2026-02-10")
+        html, _format = self.env["ir.actions.report"]._render_qweb_html(
+            "account.report_invoice", invoice.ids
+        )
+        html = html.decode()
+        self.assertIn("installment_schedule", html)
+        self.assertIn("02/10/2026", html)
+        self.assertIn("04/10/2026", html)
+        plain = self._invoice(100.0)
+        html, _format = self.env["ir.actions.report"]._render_qweb_html(
+            "account.report_invoice", plain.ids
+        )
+        self.assertNotIn("installment_schedule", html.decode())
+
     def test_cancel_frees_invoice_and_keeps_history(self):
         invoice = self._invoice(100.0)
         plan = invoice.create_installment_plan(count=2, first_due_date="2026-02-01")
