@@ -1,0 +1,2 @@
+from . import credit_consumption_register
+from . import credit_package_sell
