@@ -218,11 +218,11 @@ class AccountMove(models.Model):
                             "%(unit)s remain unused (the rest was consumed or has "
                             "expired). Reduce the quantity refunded.",
                             refund=refund.display_name,
-                            qty=quantity,
+                            qty=ctype._format(quantity),
                             unit=ctype.unit_name,
                             type=ctype.name,
                             invoice=invoice.display_name,
-                            available=available,
+                            available=ctype._format(available),
                         )
                     )
                 for grant in candidates:

@@ -113,15 +113,6 @@ class CreditGrant(models.Model):
         "credit.consumption.allocation", "grant_id", string="Allocations"
     )
 
-    _sql_constraints = [
-        ("quantity_positive", "CHECK(quantity > 0)", "A grant holds units."),
-        (
-            "dates_ordered",
-            "CHECK(date_expiry > date_start)",
-            "A grant expires after it starts.",
-        ),
-    ]
-
     def init(self):
         # Serves the FEFO lookup of consume_credits() whatever the history size.
         create_index(
@@ -181,6 +172,18 @@ class CreditGrant(models.Model):
                 state = "active"
             grant.state = state
             grant.quantity_expired = expired
+
+    @api.constrains("date_start", "date_expiry")
+    def _check_dates(self):
+        for grant in self:
+            if grant.date_expiry <= grant.date_start:
+                raise ValidationError(
+                    _(
+                        "A grant must expire after it starts (%(start)s - %(expiry)s).",
+                        start=grant.date_start,
+                        expiry=grant.date_expiry,
+                    )
+                )
 
     @api.constrains("quantity", "credit_type_id")
     def _check_quantity(self):

@@ -58,11 +58,6 @@ class CreditPackage(models.Model):
 
     _sql_constraints = [
         ("product_uniq", "unique(product_id)", "A product sells one package only."),
-        (
-            "validity_positive",
-            "CHECK(validity_number > 0)",
-            "The validity of a package must be positive.",
-        ),
     ]
 
     @api.constrains("validity_number")

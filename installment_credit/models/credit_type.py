@@ -1,7 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import math
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import float_compare, float_is_zero, float_round
+from odoo.tools import float_compare, float_is_zero, float_repr, float_round
 
 # Quantities are stored as numeric(16, 4): the finest rounding a type may use.
 CREDIT_DIGITS = (16, 4)
@@ -30,14 +32,6 @@ class CreditType(models.Model):
         "res.company", required=True, index=True, default=lambda s: s.env.company
     )
 
-    _sql_constraints = [
-        (
-            "rounding_positive",
-            "CHECK(rounding > 0)",
-            "The rounding of a credit type must be positive.",
-        ),
-    ]
-
     @api.constrains("rounding")
     def _check_rounding(self):
         for ctype in self:
@@ -62,6 +56,12 @@ class CreditType(models.Model):
     def _round(self, value):
         self.ensure_one()
         return float_round(value, precision_rounding=self.rounding)
+
+    def _format(self, value):
+        """Quantity as text with the decimals of the type's rounding."""
+        self.ensure_one()
+        decimals = max(0, -math.floor(math.log10(self.rounding)))
+        return float_repr(self._round(value), decimals)
 
     def _check_quantity(self, quantity):
         """Refuse a quantity that is not positive or finer than the rounding."""

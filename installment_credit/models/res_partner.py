@@ -109,7 +109,7 @@ class ResPartner(models.Model):
                             "%(qty)s %(unit)s of %(type)s for %(partner)s: this "
                             "is a different request, use a new key.",
                             key=idempotency_key,
-                            qty=existing.quantity,
+                            qty=existing.credit_type_id._format(existing.quantity),
                             unit=existing.credit_type_id.unit_name,
                             type=existing.credit_type_id.name,
                             partner=existing.partner_id.display_name,
@@ -142,8 +142,8 @@ class ResPartner(models.Model):
                     "requested, %(available)s %(unit)s available on %(date)s.",
                     type=credit_type.name,
                     partner=partner.display_name,
-                    requested=quantity,
-                    available=available,
+                    requested=credit_type._format(quantity),
+                    available=credit_type._format(available),
                     unit=credit_type.unit_name,
                     date=date,
                 )
