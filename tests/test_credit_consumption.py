@@ -59,6 +59,31 @@ class TestCreditConsumption(TransactionCase):
         self.assertEqual(third.state, "done")
 
     @freeze_time("2026-01-15")
+    def test_many_grants_locked_by_batches(self):
+        grants = self.env["credit.grant"].create(
+            [
+                {
+                    "partner_id": self.customer.id,
+                    "credit_type_id": self.sms.id,
+                    "quantity": 1,
+                    "date_start": "2026-01-01",
+                    "date_expiry": f"2026-02-{day:02d}",
+                }
+                for day in range(1, 29)
+                for _copy in range(3)
+            ]
+        )
+        consumption = self.customer.consume_credits(self.sms, 70)
+        used = consumption.allocation_ids.grant_id
+        self.assertEqual(len(used), 70)
+        self.assertEqual(
+            max(used.mapped("date_expiry")), fields.Date.to_date("2026-02-24")
+        )
+        self.assertEqual(len(grants.filtered(lambda g: g.state == "active")), 14)
+        with self.assertRaisesRegex(UserError, "15 SMS requested, 14 SMS available"):
+            self.customer.consume_credits(self.sms, 15)
+
+    @freeze_time("2026-01-15")
     def test_same_expiry_oldest_start_first(self):
         late = self._grant(5, "2026-01-10", "2026-02-01")
         early = self._grant(5, "2026-01-02", "2026-02-01")

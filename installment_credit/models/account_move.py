@@ -9,7 +9,11 @@ class AccountMove(models.Model):
     _inherit = "account.move"
 
     credit_grant_ids = fields.One2many(
-        "credit.grant", "move_id", string="Credit grants", readonly=True
+        "credit.grant",
+        "move_id",
+        string="Credit grants",
+        readonly=True,
+        groups="installment_credit.group_installment_user",
     )
 
     # ------------------------------------------------------------------

@@ -231,37 +231,57 @@ class CreditGrant(models.Model):
         return self
 
     @api.model
-    def _lock_fefo(self, partner, credit_type, company, date):
+    def _lock_fefo(self, partner, credit_type, company, date, quantity, batch=50):
         """Lock and return the partner's usable grants of ``credit_type`` on
-        ``date``, nearest expiry first (then oldest start, then id).
+        ``date``, nearest expiry first (then oldest start, then id), until they
+        cover ``quantity``; return ``(grants, available)``.
 
-        The lock is held until the end of the transaction, so two consumptions
+        Only the rows that will be allocated from are locked (keyset batches of
+        ``batch`` rows), held until the end of the transaction: two consumptions
         for the same customer and type serialize instead of spending the same
-        units twice."""
+        units twice, and the cost does not grow with the customer's history.
+        When the grants fall short, all usable grants were read and
+        ``available`` is their total."""
         self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT id
-                  FROM credit_grant
-                 WHERE partner_id = %(partner)s
-                   AND credit_type_id = %(type)s
-                   AND state = 'active'
-                   AND company_id = %(company)s
-                   AND date_start <= %(date)s
-                   AND date_expiry > %(date)s
-              ORDER BY date_expiry, date_start, id
-                   FOR UPDATE
-                """,
-                partner=partner.id,
-                type=credit_type.id,
-                company=company.id,
-                date=date,
+        ids, available, after = [], 0.0, None
+        while True:
+            keyset = SQL()
+            if after:
+                keyset = SQL("AND (date_expiry, date_start, id) > (%s, %s, %s)", *after)
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT id, quantity_remaining, date_expiry, date_start
+                      FROM credit_grant
+                     WHERE partner_id = %(partner)s
+                       AND credit_type_id = %(type)s
+                       AND state = 'active'
+                       AND company_id = %(company)s
+                       AND date_start <= %(date)s
+                       AND date_expiry > %(date)s
+                       %(keyset)s
+                  ORDER BY date_expiry, date_start, id
+                     LIMIT %(batch)s
+                       FOR UPDATE
+                    """,
+                    partner=partner.id,
+                    type=credit_type.id,
+                    company=company.id,
+                    date=date,
+                    keyset=keyset,
+                    batch=batch,
+                )
             )
-        )
-        grants = self.browse([row[0] for row in self.env.cr.fetchall()])
+            rows = self.env.cr.fetchall()
+            for grant_id, remaining, expiry, start in rows:
+                ids.append(grant_id)
+                available += float(remaining or 0.0)
+                after = (expiry, start, grant_id)
+            if len(rows) < batch or credit_type._compare(available, quantity) >= 0:
+                break
+        grants = self.browse(ids)
         grants.invalidate_recordset()
-        return grants
+        return grants, credit_type._round(available)
 
     # ------------------------------------------------------------------
     # Periods

@@ -9,13 +9,25 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     credit_grant_ids = fields.One2many(
-        "credit.grant", "partner_id", string="Credit grants", readonly=True
+        "credit.grant",
+        "partner_id",
+        string="Credit grants",
+        readonly=True,
+        groups="installment_credit.group_installment_user",
     )
     credit_consumption_ids = fields.One2many(
-        "credit.consumption", "partner_id", string="Credit consumptions", readonly=True
+        "credit.consumption",
+        "partner_id",
+        string="Credit consumptions",
+        readonly=True,
+        groups="installment_credit.group_installment_user",
     )
     credit_balance_ids = fields.One2many(
-        "credit.report.balance", "partner_id", string="Credit balance", readonly=True
+        "credit.report.balance",
+        "partner_id",
+        string="Credit balance",
+        readonly=True,
+        groups="installment_credit.group_installment_user",
     )
     credit_grant_count = fields.Integer(
         string="Credits",
@@ -118,8 +130,9 @@ class ResPartner(models.Model):
                 return Consumption.browse(existing.id)
 
         Grant = self.env["credit.grant"].sudo()
-        grants = Grant._lock_fefo(partner, credit_type, company, date)
-        available = credit_type._round(sum(grants.mapped("quantity_remaining")))
+        grants, available = Grant._lock_fefo(
+            partner, credit_type, company, date, quantity
+        )
         if credit_type._compare(available, quantity) < 0:
             if not grants and not Grant.search_count(
                 [
