@@ -371,6 +371,19 @@ class TestCreditConsumption(TransactionCase):
         self.assertEqual(wizard.available, 10)
         wizard.action_confirm()
         self.assertEqual(customer.credit_grant_ids.quantity_remaining, 7)
+        # The ledger is written only through the service methods.
+        with self.assertRaises(AccessError):
+            env["credit.consumption"].create(
+                {
+                    "partner_id": customer.id,
+                    "company_id": self.company.id,
+                    "credit_type_id": self.sms.id,
+                    "quantity": 1,
+                    "date": "2026-01-15",
+                }
+            )
+        with self.assertRaises(AccessError):
+            consumption.with_env(env).write({"quantity": 1})
         with self.assertRaises(AccessError):
             env["credit.type"].create({"name": "Nope", "unit_name": "x"})
         with self.assertRaises(AccessError):
@@ -448,3 +461,68 @@ class TestCreditConsumption(TransactionCase):
         with self.assertRaises(AccessError):
             self.customer.with_user(user_a).consume_credits(sms_b.with_user(user_a), 1)
         self.assertEqual(grant_b.quantity_remaining, 24)
+
+    @freeze_time("2026-01-15")
+    def test_consumption_cost_does_not_grow_with_history(self):
+        """Same number of queries for a new customer and for one with a long
+        history of consumptions and exhausted or expired grants."""
+        newcomer = self.env["res.partner"].create({"name": "Newcomer"})
+        veteran = self.env["res.partner"].create({"name": "Veteran"})
+        self.env["credit.grant"].create(
+            [
+                {
+                    "partner_id": veteran.id,
+                    "credit_type_id": self.sms.id,
+                    "quantity": 1,
+                    "date_start": "2025-01-01",
+                    "date_expiry": "2026-01-10",
+                }
+                for _i in range(60)
+            ]
+        )
+        self.env["credit.grant"]._cron_expire_and_notify()
+        self._grant(1000, "2026-01-01", "2026-06-01", partner=veteran)
+        for index in range(150):
+            veteran.consume_credits(self.sms, 1, idempotency_key=f"hist-{index}")
+        self._grant(1000, "2026-01-01", "2026-06-01", partner=newcomer)
+
+        def count_queries(partner, key):
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            partner.consume_credits(self.sms, 3, idempotency_key=key)
+            self.env.flush_all()
+            return self.cr.sql_log_count - before
+
+        count_queries(newcomer, "warm-up")
+        new_count = count_queries(newcomer, "new")
+        veteran_count = count_queries(veteran, "old")
+        self.assertLessEqual(veteran_count, new_count)
+
+    def test_views_and_actions_load(self):
+        actions = [
+            "credit_type_action",
+            "credit_package_action",
+            "credit_grant_action",
+            "credit_grant_action_breakage",
+            "credit_grant_action_expiring",
+            "credit_consumption_action",
+            "credit_consumption_action_report",
+            "credit_report_balance_action",
+            "credit_report_package_sale_action",
+        ]
+        for xmlid in actions:
+            action = self.env.ref(f"installment_credit.{xmlid}")
+            views = [(False, mode) for mode in action.view_mode.split(",")]
+            result = self.env[action.res_model].get_views(views + [(False, "search")])
+            self.assertTrue(result["views"], xmlid)
+            self.env[action.res_model].search([], limit=1)
+        for model in ("credit.consumption.register", "credit.package.sell"):
+            self.env[model].get_views([(False, "form")])
+        form = self.env["res.partner"].get_views([(False, "form")])
+        self.assertIn("credit_balance_ids", form["views"]["form"]["arch"])
+        settings = self.env["res.config.settings"].get_views([(False, "form")])
+        self.assertIn("credit_availability", settings["views"]["form"]["arch"])
+        self.assertTrue(
+            self.env.ref("installment_credit.credit_report_balance_menu").action
+        )

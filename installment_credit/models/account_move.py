@@ -85,6 +85,17 @@ class AccountMove(models.Model):
         for move in self.filtered(lambda m: m.move_type == "out_invoice"):
             for line, package in move._credit_package_lines().items():
                 package._check_sellable()
+                if line.quantity <= 0:
+                    raise UserError(
+                        _(
+                            "Invoice %(invoice)s sells %(qty)s of package %(package)s: "
+                            "sell a positive quantity (use a credit note to take "
+                            "units back).",
+                            invoice=move.display_name,
+                            qty=line.quantity,
+                            package=package.name,
+                        )
+                    )
                 if package.company_id != move.company_id:
                     raise UserError(
                         _(
@@ -113,8 +124,6 @@ class AccountMove(models.Model):
                                 date=date,
                             )
                         )
-                if line.quantity <= 0:
-                    raise UserError(_("Sell a positive quantity of a package."))
 
     def _credit_refunded_quantities(self):
         """Package quantities already refunded by posted credit notes."""

@@ -1,6 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import create_index
 
 from .credit_type import CREDIT_DIGITS
@@ -94,6 +94,16 @@ class CreditConsumption(models.Model):
             _("Consumptions are part of the credit ledger: reverse them instead.")
         )
 
+    @api.model
+    def _check_ledger_rights(self):
+        """Only credit users (or the superuser) may write the ledger."""
+        if not self.env.su and not self.env.user.has_group(
+            "installment_credit.group_installment_user"
+        ):
+            raise AccessError(
+                _("Only Installments & Credits users can consume or reverse credits.")
+            )
+
     def _check_allocations(self):
         """Invariant: the allocations of a consumption sum to its quantity."""
         for consumption in self:
@@ -112,10 +122,12 @@ class CreditConsumption(models.Model):
 
         Grants that expired since stay expired: the units come back as expired
         (breakage grows). The consumption stays in the ledger as ``reversed``."""
+        self._check_ledger_rights()
+        # Reading the state checks the caller's access to these records.
         if any(c.state != "done" for c in self):
             raise UserError(_("Only consumptions in state Done can be reversed."))
-        self.allocation_ids.grant_id._lock_for_update()
-        self.write(
+        self.sudo().allocation_ids.grant_id._lock_for_update()
+        self.sudo().write(
             {
                 "state": "reversed",
                 "date_reversed": fields.Date.context_today(self),

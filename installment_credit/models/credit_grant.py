@@ -151,7 +151,9 @@ class CreditGrant(models.Model):
                 grant.quantity - used - grant.quantity_cancelled
             )
 
-    @api.depends("quantity_remaining", "date_expired", "quantity_consumed")
+    @api.depends(
+        "quantity_remaining", "date_expired", "quantity_consumed", "quantity_cancelled"
+    )
     def _compute_state(self):
         for grant in self:
             ctype = grant.credit_type_id

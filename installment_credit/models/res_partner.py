@@ -82,6 +82,7 @@ class ResPartner(models.Model):
             key reused for a different request. Nothing is written then.
         """
         self.ensure_one()
+        self.env["credit.consumption"]._check_ledger_rights()
         partner = self.commercial_partner_id
         if isinstance(credit_type, int):
             credit_type = self.env["credit.type"].browse(credit_type)
@@ -99,10 +100,12 @@ class ResPartner(models.Model):
         quantity = credit_type._round(quantity)
         company = credit_type.company_id
         date = fields.Date.to_date(date) or fields.Date.context_today(self)
-        Consumption = self.env["credit.consumption"]
+        # The caller's rights were checked above (group, and record rules while
+        # reading the type and the partner); the ledger itself is read-only.
+        Consumption = self.env["credit.consumption"].sudo()
 
         if idempotency_key:
-            existing = Consumption.sudo().search(
+            existing = Consumption.search(
                 [
                     ("company_id", "=", company.id),
                     ("idempotency_key", "=", idempotency_key),
@@ -127,7 +130,7 @@ class ResPartner(models.Model):
                             partner=existing.partner_id.display_name,
                         )
                     )
-                return Consumption.browse(existing.id)
+                return self.env["credit.consumption"].browse(existing.id)
 
         Grant = self.env["credit.grant"].sudo()
         grants, available = Grant._lock_fefo(
@@ -195,7 +198,7 @@ class ResPartner(models.Model):
             vals["reference"] = reference or False
         consumption = Consumption.create(vals)
         consumption._check_allocations()
-        return consumption
+        return self.env["credit.consumption"].browse(consumption.id)
 
     @api.model
     def _credit_status_for(self, partners, date=None):
