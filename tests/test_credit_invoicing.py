@@ -137,6 +137,8 @@ class TestCreditInvoicing(CreditInvoicingCommon):
         ).create({"payment_date": D("2026-01-20")})._create_payments()
         sms = invoice.credit_grant_ids.filtered(lambda g: g.credit_type_id == self.sms)
         self.assertEqual(sms.quantity, 100)
+        with self.assertRaisesRegex(UserError, "cannot be reset to draft"):
+            invoice.reversal_move_ids.button_draft()
 
     def test_renewal_without_gap_or_overlap(self):
         with freeze_time("2026-01-10"):

@@ -270,19 +270,19 @@ class AccountMove(models.Model):
                 )
             for grant in grants:
                 grant.quantity_cancelled = grant.quantity
+        # Once the invoice has grants, they reflect this credit note (units
+        # cancelled, or granted net of it when availability is on payment).
         refunds = moves.filtered(
             lambda m: (
                 m.move_type == "out_refund"
-                and m.reversed_entry_id.sudo().credit_grant_ids.filtered(
-                    lambda g: not g.credit_type_id._is_zero(g.quantity_cancelled)
-                )
+                and m.reversed_entry_id.sudo().credit_grant_ids
                 and m._credit_package_lines()
             )
         )
         if refunds:
             raise UserError(
                 _(
-                    "Credit note %(refund)s cancelled credit units: it cannot be "
+                    "Credit note %(refund)s took back credit units: it cannot be "
                     "reset to draft. Sell the package again on a new invoice.",
                     refund=refunds[0].display_name,
                 )
