@@ -26,6 +26,11 @@
         "wizards/credit_package_sell_views.xml",
         "views/credit_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "installment_credit/static/tests/tours/**/*",
+        ],
+    },
     "demo": [
         "demo/credit_demo.xml",
     ],

@@ -320,13 +320,25 @@ class ResPartner(models.Model):
 
     def action_credit_register_consumption(self):
         self.ensure_one()
+        context = {"default_partner_id": self.commercial_partner_id.id}
+        types = self.env["credit.grant"]._read_group(
+            [
+                ("partner_id", "=", self.commercial_partner_id.id),
+                ("state", "=", "active"),
+                ("company_id", "=", self.env.company.id),
+            ],
+            ["credit_type_id"],
+        )
+        if len(types) == 1:
+            # One type in use: propose it.
+            context["default_credit_type_id"] = types[0][0].id
         return {
             "type": "ir.actions.act_window",
             "name": _("Register consumption"),
             "res_model": "credit.consumption.register",
             "view_mode": "form",
             "target": "new",
-            "context": {"default_partner_id": self.commercial_partner_id.id},
+            "context": context,
         }
 
     def action_view_credit_grants(self):
