@@ -21,6 +21,7 @@
         "views/credit_consumption_views.xml",
         "views/credit_report_views.xml",
         "views/res_partner_credit_views.xml",
+        "views/account_move_credit_views.xml",
         "views/res_config_settings_credit_views.xml",
         "wizards/credit_consumption_register_views.xml",
         "wizards/credit_package_sell_views.xml",

@@ -129,24 +129,3 @@ class TestCreditConcurrency(TransactionCase):
             self.assertIn(first_id, consumptions.ids)
             allocations = consumptions.allocation_ids
             self.assertEqual(sum(allocations.mapped("quantity")), 10)
-
-    @freeze_time("2026-01-15")
-    def test_fefo_lookup_uses_the_index(self):
-        with self.registry.cursor() as cr:
-            cr.execute("SET LOCAL enable_seqscan = off")
-            cr.execute(
-                SQL(
-                    """EXPLAIN SELECT id FROM credit_grant
-                        WHERE partner_id = %s AND credit_type_id = %s
-                          AND state = 'active' AND company_id = %s
-                          AND date_start <= %s AND date_expiry > %s
-                     ORDER BY date_expiry, date_start, id FOR UPDATE""",
-                    self.partner_id,
-                    self.type_id,
-                    self.company_id,
-                    "2026-01-15",
-                    "2026-01-15",
-                )
-            )
-            plan = "\n".join(row[0] for row in cr.fetchall())
-        self.assertIn("credit_grant_fefo_index", plan)

@@ -3,6 +3,7 @@ from freezegun import freeze_time
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tools import SQL
 
 
 @tagged("post_install", "-at_install")
@@ -526,3 +527,43 @@ class TestCreditConsumption(TransactionCase):
         self.assertTrue(
             self.env.ref("installment_credit.credit_report_balance_menu").action
         )
+
+    def test_fefo_lookup_uses_the_index(self):
+        """With realistic statistics, the FEFO lookup reads the composite index."""
+        cr = self.env.cr
+        self.env.flush_all()
+        cr.execute(
+            SQL(
+                """
+                INSERT INTO credit_grant (partner_id, credit_type_id, company_id,
+                       quantity, quantity_consumed, quantity_remaining, state,
+                       date_start, date_expiry)
+                SELECT p.id, %(type)s, %(company)s, 10, 0, 10,
+                       (ARRAY['active', 'exhausted', 'expired'])[1 + mod(s, 3)],
+                       DATE '2025-01-01', DATE '2026-01-01' + mod(s, 300)
+                  FROM generate_series(1, 6000) s
+                  JOIN LATERAL (
+                        SELECT id FROM res_partner ORDER BY id
+                        OFFSET mod(s, 20) LIMIT 1) p ON TRUE
+                """,
+                type=self.sms.id,
+                company=self.company.id,
+            )
+        )
+        cr.execute("ANALYZE credit_grant")
+        cr.execute(
+            SQL(
+                """EXPLAIN SELECT id FROM credit_grant
+                    WHERE partner_id = %s AND credit_type_id = %s
+                      AND state = 'active' AND company_id = %s
+                      AND date_start <= %s AND date_expiry > %s
+                 ORDER BY date_expiry, date_start, id LIMIT 50 FOR UPDATE""",
+                self.customer.id,
+                self.sms.id,
+                self.company.id,
+                "2026-01-15",
+                "2026-01-15",
+            )
+        )
+        plan = "\n".join(row[0] for row in cr.fetchall())
+        self.assertIn("credit_grant_fefo_index", plan)

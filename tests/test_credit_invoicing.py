@@ -42,6 +42,14 @@ class TestCreditInvoicing(CreditInvoicingCommon):
         self.assertEqual(sms.partner_id, self.customer)
         minutes = grants - sms
         self.assertEqual(minutes.quantity, 60)
+        self.assertEqual(invoice.credit_grant_count, 2)
+        self.assertEqual(
+            self.env["credit.grant"].search(
+                invoice.action_view_credit_grants()["domain"]
+            ),
+            grants,
+        )
+        Form(invoice)
         self.assertEqual(self.customer.credit_grant_count, 2)
         # Posting is idempotent with respect to grants (draft / re-post).
         invoice.button_draft()
@@ -105,8 +113,15 @@ class TestCreditInvoicing(CreditInvoicingCommon):
         self.assertEqual(full.state, "draft")
         sms = invoice.credit_grant_ids.filtered(lambda g: g.credit_type_id == self.sms)
         self.assertEqual(sms.quantity_cancelled, 0)
-        # Refunding one package of two cancels 100 of the 70+... unused units:
-        # refused as well; refunding half a package (50 SMS, 15 minutes) works.
+        # Refunding one package of two would cancel 100 SMS: still too many.
+        full.invoice_line_ids.filtered("product_id").quantity = 1
+        # (assertRaises, not assertRaisesRegex: only the former rolls back to a
+        # savepoint, as the request would roll back the whole transaction.)
+        with self.assertRaises(UserError) as caught:
+            full.action_post()
+        self.assertIn("100 SMS of Test SMS", caught.exception.args[0])
+        self.assertEqual(full.state, "draft")
+        # Half a package (50 SMS, 15 minutes) is within the unused units.
         full.invoice_line_ids.filtered("product_id").quantity = 0.5
         full.action_post()
         self.assertEqual(sms.quantity_cancelled, 50)

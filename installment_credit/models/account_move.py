@@ -15,6 +15,28 @@ class AccountMove(models.Model):
         readonly=True,
         groups="installment_credit.group_installment_user",
     )
+    credit_grant_count = fields.Integer(
+        compute="_compute_credit_grant_count",
+        groups="installment_credit.group_installment_user",
+    )
+
+    def _compute_credit_grant_count(self):
+        counts = dict(
+            self.env["credit.grant"]._read_group(
+                [("move_id", "in", self.ids)], ["move_id"], ["__count"]
+            )
+        )
+        for move in self:
+            move.credit_grant_count = counts.get(move, 0)
+
+    def action_view_credit_grants(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "installment_credit.credit_grant_action"
+        )
+        action["domain"] = [("move_id", "=", self.id)]
+        action["context"] = {}
+        return action
 
     # ------------------------------------------------------------------
     # Hooks

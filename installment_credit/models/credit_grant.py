@@ -107,7 +107,6 @@ class CreditGrant(models.Model):
         ],
         compute="_compute_state",
         store=True,
-        index=True,
     )
     allocation_ids = fields.One2many(
         "credit.consumption.allocation", "grant_id", string="Allocations"
