@@ -21,3 +21,10 @@ class ResConfigSettings(models.TransientModel):
     prepaid_journal_id = fields.Many2one(
         related="company_id.prepaid_journal_id", readonly=False
     )
+
+    credit_availability = fields.Selection(
+        related="company_id.credit_availability", readonly=False
+    )
+    credit_expiry_notice_days = fields.Integer(
+        related="company_id.credit_expiry_notice_days", readonly=False
+    )

@@ -1,1 +1,2 @@
 from . import installment_report_aging
+from . import credit_report

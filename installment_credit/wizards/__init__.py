@@ -5,3 +5,5 @@ from . import credit_limit_override
 from . import prepaid_balance_topup
 from . import prepaid_balance_withdraw
 from . import installment_report_aging_open
+from . import credit_consumption_register
+from . import credit_package_sell

@@ -1,0 +1,421 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import logging
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, create_index
+
+from .credit_type import CREDIT_DIGITS
+
+_logger = logging.getLogger(__name__)
+
+CRON_BATCH = 500
+
+
+class CreditGrant(models.Model):
+    """One lot of units of one credit type, usable from ``date_start`` (included)
+    to ``date_expiry`` (excluded). Its consumed quantity is derived from the
+    allocation ledger, never incremented."""
+
+    _name = "credit.grant"
+    _description = "Credit grant"
+    _order = "date_expiry desc, date_start desc, id desc"
+    _check_company_auto = True
+
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, readonly=True
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        readonly=True,
+        default=lambda s: s.env.company,
+    )
+    credit_type_id = fields.Many2one(
+        "credit.type",
+        string="Credit type",
+        required=True,
+        check_company=True,
+        readonly=True,
+        index=True,
+    )
+    unit_name = fields.Char(related="credit_type_id.unit_name")
+    package_id = fields.Many2one("credit.package", check_company=True, readonly=True)
+    package_kind = fields.Selection(
+        related="package_id.package_kind", store=True, string="Kind"
+    )
+    move_line_id = fields.Many2one(
+        "account.move.line",
+        string="Invoice line",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        check_company=True,
+    )
+    move_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        check_company=True,
+    )
+    quantity = fields.Float(digits=CREDIT_DIGITS, required=True, readonly=True)
+    quantity_consumed = fields.Float(
+        digits=CREDIT_DIGITS, compute="_compute_quantities", store=True
+    )
+    quantity_cancelled = fields.Float(
+        digits=CREDIT_DIGITS,
+        readonly=True,
+        help="Units cancelled by a credit note on the invoice that sold them.",
+    )
+    quantity_remaining = fields.Float(
+        digits=CREDIT_DIGITS, compute="_compute_quantities", store=True
+    )
+    quantity_expired = fields.Float(
+        string="Expired (breakage)",
+        digits=CREDIT_DIGITS,
+        compute="_compute_state",
+        store=True,
+        help="Units left unused when the grant expired.",
+    )
+    date_start = fields.Date(required=True, readonly=True)
+    date_expiry = fields.Date(
+        required=True,
+        readonly=True,
+        help="First day on which the units can no longer be used.",
+    )
+    date_last_usable = fields.Date(
+        compute="_compute_date_last_usable",
+        help="Last day on which the units can be used.",
+    )
+    date_expired = fields.Date(
+        string="Expired on", readonly=True, help="Set by the daily expiry action."
+    )
+    expiry_notified = fields.Boolean(
+        string="Expiry notice sent", readonly=True, copy=False
+    )
+    state = fields.Selection(
+        [
+            ("active", "Active"),
+            ("exhausted", "Exhausted"),
+            ("expired", "Expired"),
+            ("cancelled", "Cancelled"),
+        ],
+        compute="_compute_state",
+        store=True,
+    )
+    allocation_ids = fields.One2many(
+        "credit.consumption.allocation", "grant_id", string="Allocations"
+    )
+
+    def init(self):
+        # Serves the FEFO lookup of consume_credits() whatever the history size.
+        create_index(
+            self._cr,
+            "credit_grant_fefo_index",
+            self._table,
+            ["partner_id", "credit_type_id", "state", "date_expiry", "date_start"],
+        )
+
+    @api.depends("date_expiry")
+    def _compute_date_last_usable(self):
+        for grant in self:
+            grant.date_last_usable = (
+                grant.date_expiry and grant.date_expiry - relativedelta(days=1)
+            )
+
+    @api.depends(
+        "allocation_ids.quantity", "allocation_ids.state", "quantity_cancelled"
+    )
+    def _compute_quantities(self):
+        consumed = {}
+        if self.ids:
+            consumed = dict(
+                self.env["credit.consumption.allocation"]
+                .sudo()
+                ._read_group(
+                    [("grant_id", "in", self.ids), ("state", "=", "done")],
+                    ["grant_id"],
+                    ["quantity:sum"],
+                )
+            )
+        for grant in self:
+            used = consumed.get(grant._origin, 0.0) if grant.id else 0.0
+            grant.quantity_consumed = used
+            grant.quantity_remaining = grant.credit_type_id._round(
+                grant.quantity - used - grant.quantity_cancelled
+            )
+
+    @api.depends(
+        "quantity_remaining", "date_expired", "quantity_consumed", "quantity_cancelled"
+    )
+    def _compute_state(self):
+        for grant in self:
+            ctype = grant.credit_type_id
+            remaining_zero = ctype._is_zero(grant.quantity_remaining)
+            expired = 0.0
+            if (
+                remaining_zero
+                and not ctype._is_zero(grant.quantity_cancelled)
+                and ctype._is_zero(grant.quantity_consumed)
+            ):
+                state = "cancelled"
+            elif grant.date_expired:
+                state = "expired"
+                expired = grant.quantity_remaining
+            elif remaining_zero:
+                state = "exhausted"
+            else:
+                state = "active"
+            grant.state = state
+            grant.quantity_expired = expired
+
+    @api.constrains("date_start", "date_expiry")
+    def _check_dates(self):
+        for grant in self:
+            if grant.date_expiry <= grant.date_start:
+                raise ValidationError(
+                    _(
+                        "A grant must expire after it starts (%(start)s - %(expiry)s).",
+                        start=grant.date_start,
+                        expiry=grant.date_expiry,
+                    )
+                )
+
+    @api.constrains("quantity", "credit_type_id")
+    def _check_quantity(self):
+        for grant in self:
+            try:
+                grant.credit_type_id._check_quantity(grant.quantity)
+            except UserError as error:
+                raise ValidationError(error.args[0]) from error
+
+    @api.depends("credit_type_id", "quantity", "date_expiry")
+    def _compute_display_name(self):
+        for grant in self:
+            grant.display_name = _(
+                "%(qty)s %(unit)s until %(date)s",
+                qty=grant.quantity,
+                unit=grant.credit_type_id.unit_name or "",
+                date=grant.date_expiry,
+            )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_ledger(self):
+        if self.filtered(lambda g: g.move_line_id or g.allocation_ids):
+            raise UserError(
+                _(
+                    "Grants sold on an invoice or already consumed are part of the "
+                    "ledger and cannot be deleted: issue a credit note instead."
+                )
+            )
+
+    # ------------------------------------------------------------------
+    # Locking
+    # ------------------------------------------------------------------
+    def _lock_for_update(self):
+        """Lock these grants (deterministic id order) and refresh their cache."""
+        if not self:
+            return self
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM credit_grant WHERE id IN %s ORDER BY id FOR UPDATE",
+                tuple(self.ids),
+            )
+        )
+        self.invalidate_recordset()
+        return self
+
+    @api.model
+    def _lock_fefo(self, partner, credit_type, company, date, quantity, batch=50):
+        """Lock and return the partner's usable grants of ``credit_type`` on
+        ``date``, nearest expiry first (then oldest start, then id), until they
+        cover ``quantity``; return ``(grants, available)``.
+
+        Only the rows that will be allocated from are locked (keyset batches of
+        ``batch`` rows), held until the end of the transaction: two consumptions
+        for the same customer and type serialize instead of spending the same
+        units twice, and the cost does not grow with the customer's history.
+        When the grants fall short, all usable grants were read and
+        ``available`` is their total."""
+        self.flush_model()
+        ids, available, after = [], 0.0, None
+        while True:
+            keyset = SQL()
+            if after:
+                keyset = SQL("AND (date_expiry, date_start, id) > (%s, %s, %s)", *after)
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT id, quantity_remaining, date_expiry, date_start
+                      FROM credit_grant
+                     WHERE partner_id = %(partner)s
+                       AND credit_type_id = %(type)s
+                       AND state = 'active'
+                       AND company_id = %(company)s
+                       AND date_start <= %(date)s
+                       AND date_expiry > %(date)s
+                       %(keyset)s
+                  ORDER BY date_expiry, date_start, id
+                     LIMIT %(batch)s
+                       FOR UPDATE
+                    """,
+                    partner=partner.id,
+                    type=credit_type.id,
+                    company=company.id,
+                    date=date,
+                    keyset=keyset,
+                    batch=batch,
+                )
+            )
+            rows = self.env.cr.fetchall()
+            for grant_id, remaining, expiry, start in rows:
+                ids.append(grant_id)
+                available += float(remaining or 0.0)
+                after = (expiry, start, grant_id)
+            if len(rows) < batch or credit_type._compare(available, quantity) >= 0:
+                break
+        grants = self.browse(ids)
+        grants.invalidate_recordset()
+        return grants, credit_type._round(available)
+
+    # ------------------------------------------------------------------
+    # Periods
+    # ------------------------------------------------------------------
+    @api.model
+    def _current_subscription_expiry(self, partner, credit_type, company, date):
+        """Expiry of the partner's subscription of ``credit_type`` running on
+        ``date`` (active or exhausted), or None."""
+        rows = self._read_group(
+            [
+                ("partner_id", "=", partner.id),
+                ("credit_type_id", "=", credit_type.id),
+                ("company_id", "=", company.id),
+                ("package_kind", "=", "subscription"),
+                ("state", "in", ("active", "exhausted")),
+                ("date_start", "<=", date),
+                ("date_expiry", ">", date),
+            ],
+            [],
+            ["date_expiry:max"],
+        )
+        return rows[0][0] if rows else None
+
+    @api.model
+    def _subscription_chain_start(self, partner, package, date):
+        """Start of a new subscription of ``package`` sold on ``date``: the end of
+        the partner's latest running one (renewal without gap or overlap), else
+        ``date``."""
+        rows = self._read_group(
+            [
+                ("partner_id", "=", partner.id),
+                ("package_id", "=", package.id),
+                ("company_id", "=", package.company_id.id),
+                ("state", "in", ("active", "exhausted")),
+                ("date_expiry", ">", date),
+            ],
+            [],
+            ["date_expiry:max"],
+        )
+        latest = rows[0][0] if rows else None
+        return latest or date
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_renew(self):
+        """Create a draft invoice selling again the package of this grant."""
+        self.ensure_one()
+        if self.package_kind != "subscription":
+            raise UserError(_("Only subscriptions can be renewed."))
+        return self.partner_id._credit_create_package_invoice(self.package_id)
+
+    # ------------------------------------------------------------------
+    # Scheduled action
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_expire_and_notify(self, batch_size=CRON_BATCH):
+        """Expire grants past their expiry date, then send one "credits
+        expiring" email per grant entering the notice window. Both steps work by
+        batches and commit in between; running it twice does nothing more."""
+        today = fields.Date.context_today(self)
+        expired = self._expire_grants(today, batch_size)
+        notified = self._notify_expiring(today, batch_size)
+        _logger.info("credit grants: %s expired, %s notified", expired, notified)
+
+    def _expire_grants(self, today, batch_size):
+        done = 0
+        while True:
+            self.flush_model()
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE credit_grant SET date_expired = %(today)s
+                     WHERE id IN (
+                        SELECT id FROM credit_grant
+                         WHERE state = 'active' AND date_expiry <= %(today)s
+                      ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                 RETURNING id
+                    """,
+                    today=today,
+                    limit=batch_size,
+                )
+            )
+            ids = [row[0] for row in self.env.cr.fetchall()]
+            if not ids:
+                break
+            grants = self.browse(ids)
+            grants.invalidate_recordset(["date_expired"])
+            grants.modified(["date_expired"])
+            grants.flush_recordset()
+            done += len(ids)
+            remaining = self.search_count(
+                [("state", "=", "active"), ("date_expiry", "<=", today)]
+            )
+            self.env["ir.cron"]._notify_progress(done=len(ids), remaining=remaining)
+            if self.env["account.move"]._can_commit():
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            if len(ids) < batch_size:
+                break
+        return done
+
+    def _notify_expiring(self, today, batch_size):
+        template = self.env.ref(
+            "installment_credit.credit_grant_mail_template_expiring",
+            raise_if_not_found=False,
+        )
+        if not template:
+            return 0
+        done = 0
+        companies = self.env["res.company"].search(
+            [("credit_expiry_notice_days", ">", 0)]
+        )
+        for company in companies:
+            limit_date = today + relativedelta(days=company.credit_expiry_notice_days)
+            domain = [
+                ("company_id", "=", company.id),
+                ("state", "=", "active"),
+                ("expiry_notified", "=", False),
+                ("date_expiry", ">", today),
+                ("date_expiry", "<=", limit_date),
+                ("partner_id.email", "!=", False),
+            ]
+            while True:
+                grants = self.search(domain, limit=batch_size, order="id")
+                if not grants:
+                    break
+                for grant in grants:
+                    template.with_company(company).send_mail(grant.id)
+                grants.write({"expiry_notified": True})
+                done += len(grants)
+                self.env["ir.cron"]._notify_progress(
+                    done=len(grants), remaining=self.search_count(domain)
+                )
+                if self.env["account.move"]._can_commit():
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+        return done

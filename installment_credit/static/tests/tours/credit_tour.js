@@ -1,0 +1,51 @@
+/** @odoo-module */
+
+import { registry } from "@web/core/registry";
+
+// From the customer's form: open the Credits tab, register a consumption with
+// the wizard and see the balance go down.
+registry.category("web_tour.tours").add("installment_credit_register_consumption", {
+    steps: () => [
+        {
+            content: "Open the Credits tab",
+            trigger: ".o_notebook a.nav-link:contains(Credits)",
+            run: "click",
+        },
+        {
+            content: "The balance shows the 20 units granted",
+            trigger: "div[name=credit_balance_ids] .o_data_row td[name=quantity_remaining]:contains(20)",
+        },
+        {
+            content: "Register a consumption",
+            trigger: "button[name=action_credit_register_consumption]",
+            run: "click",
+        },
+        {
+            content: "The wizard proposes the customer's only credit type",
+            trigger: ".modal div[name=credit_type_id] input:value(Tour SMS)",
+        },
+        {
+            content: "Consume 7 units",
+            trigger: ".modal div[name=quantity] input",
+            run: "edit 7",
+        },
+        {
+            content: "Add a description",
+            trigger: ".modal div[name=description] input",
+            run: "edit Tour campaign",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal button[name=action_confirm]",
+            run: "click",
+        },
+        {
+            content: "The history lists the consumption",
+            trigger: "div[name=credit_consumption_ids] .o_data_row td[name=description]:contains(Tour campaign)",
+        },
+        {
+            content: "The balance went down to 13",
+            trigger: "div[name=credit_balance_ids] .o_data_row td[name=quantity_remaining]:contains(13)",
+        },
+    ],
+});
