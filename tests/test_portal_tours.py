@@ -1,3 +1,5 @@
+from dateutil.relativedelta import relativedelta
+
 from odoo import Command, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -78,8 +80,29 @@ class TestInstallmentBrowser(HttpCase):
         self.assertEqual(term.installment_first_type, "day_of_month")
         self.assertEqual(term.installment_first_day_of_month, 25)
 
+    def _credits(self, partner, quantity=20, consume=7):
+        ctype = self.env["credit.type"].search(
+            [("name", "=", "Portal SMS")]
+        ) or self.env["credit.type"].create(
+            {"name": "Portal SMS", "unit_name": "SMS", "rounding": 1.0}
+        )
+        # The server runs on the real clock: grants are dated around today.
+        today = fields.Date.today()
+        self.env["credit.grant"].create(
+            {
+                "partner_id": partner.id,
+                "credit_type_id": ctype.id,
+                "quantity": quantity,
+                "date_start": today - relativedelta(days=1),
+                "date_expiry": today + relativedelta(days=20),
+            }
+        )
+        partner.consume_credits(ctype, consume, reference="Portal campaign")
+        return ctype
+
     def test_tour_portal_late_installment(self):
         self._late_plan(self.portal_user.partner_id)
+        self._credits(self.portal_user.partner_id)
         self.start_tour("/my", "installment_credit_portal", login="installment_portal")
 
     def test_portal_access_is_checked(self):
@@ -116,6 +139,41 @@ class TestInstallmentBrowser(HttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertIn("installment_plan_schedule", response.text)
         self.assertIn("o_installment_late", response.text)
+
+    def test_portal_credits_page(self):
+        own = self.portal_user.partner_id
+        self._credits(own, quantity=20, consume=7)
+        self._credits(self.other_portal_user.partner_id, quantity=50, consume=9)
+        response = self.url_open("/my/credits", allow_redirects=False)
+        self.assertIn(response.status_code, (302, 303))
+
+        self.authenticate("installment_portal", "installment_portal")
+        text = self.url_open("/my/credits").text
+        self.assertIn("Portal SMS", text)
+        self.assertIn('<span class="o_credit_remaining">13</span>', text)
+        expiry = fields.Date.today() + relativedelta(days=20)
+        self.assertIn(expiry.strftime("%m/%d/%Y"), text)
+        self.assertIn("Portal campaign", text)
+        # Another customer's balance and history are not shown.
+        self.assertNotIn('<span class="o_credit_remaining">41</span>', text)
+        self.assertEqual(text.count("Portal campaign"), 1)
+        counters = self.make_jsonrpc_request(
+            "/my/counters", {"counters": ["credit_count"]}
+        )
+        self.assertEqual(counters["credit_count"], 1)
+        self.assertNotIn("o_credit_prepaid", text)
+        own.billing_mode = "prepaid"
+        text = self.url_open("/my/credits").text
+        self.assertIn("o_credit_prepaid", text)
+        self.assertIn("Automatic top-up", text)
+        # A back-office consumption shows on the next page load.
+        own.consume_credits(
+            self.env["credit.type"].search([("name", "=", "Portal SMS")]), 3
+        )
+        self.assertIn(
+            '<span class="o_credit_remaining">10</span>',
+            self.url_open("/my/credits").text,
+        )
 
     def test_back_office_change_visible_on_next_load(self):
         plan = self._late_plan(self.portal_user.partner_id)
