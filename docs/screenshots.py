@@ -30,7 +30,10 @@ SHOTS = [
         ".o_list_view .o_data_row",
         [
             (".o_list_view .o_data_row td.o_data_cell", ".o_form_view"),
-            ("button[name=action_open_invoice]", "a[name=installments]"),
+            (
+                "button[name=action_open_invoice]",
+                "button[name=action_view_installment_plan]",
+            ),
             ("a[name=installments]", "div[name=installment_line_ids]"),
         ],
     ),
@@ -39,6 +42,27 @@ SHOTS = [
         "admin",
         "/odoo/action-installment_credit.installment_plan_line_action?view_type=calendar",
         ".o_calendar_view",
+        [],
+    ),
+    (
+        "aging_pivot.png",
+        "admin",
+        "/odoo/action-installment_credit.installment_report_aging_action",
+        ".o_pivot",
+        [],
+    ),
+    (
+        "partner_credits.png",
+        "admin",
+        "/odoo/res.partner/{base.res_partner_2}",
+        "a[name=installment_credit_credits]",
+        [("a[name=installment_credit_credits]", ".tab-pane.active")],
+    ),
+    (
+        "portal_credits.png",
+        "portal",
+        "/my/credits",
+        ".o_credit_balances",
         [],
     ),
     (
@@ -102,7 +126,10 @@ class Browser:
 
     def evaluate(self, expression):
         result = self.call(
-            "Runtime.evaluate", expression=expression, returnByValue=True
+            "Runtime.evaluate",
+            expression=expression,
+            returnByValue=True,
+            awaitPromise=True,
         )
         return result.get("result", {}).get("value")
 
@@ -122,7 +149,9 @@ class Browser:
                 time.sleep(1.0)  # let the view settle
                 return
             time.sleep(0.3)
-        raise SystemExit(f"{url}: {selector} did not appear")
+        failure = os.path.join(tempfile.gettempdir(), "ic_screenshot_failure.png")
+        self.screenshot(failure)
+        raise SystemExit(f"{url}: {selector} did not appear (see {failure})")
 
     def login(self, base, login, password):
         self.call("Network.clearBrowserCookies")
@@ -134,6 +163,30 @@ class Browser:
             % (json.dumps(login), json.dumps(password))
         )
         time.sleep(3)
+
+    def resolve_xmlids(self, base, path):
+        """Replace ``{module.name}`` in ``path`` by that record's id."""
+        while "{" in path:
+            xmlid = path[path.index("{") + 1 : path.index("}")]
+            module, name = xmlid.split(".")
+            self.open(f"{base}/odoo", ".o_web_client")
+            res_id = self.evaluate(
+                """(async () => {
+                    const r = await fetch('/web/dataset/call_kw', {
+                        method: 'POST', headers: {'Content-Type': 'application/json'},
+                        body: JSON.stringify({jsonrpc: '2.0', method: 'call', params: {
+                            model: 'ir.model.data', method: 'search_read',
+                            args: [[['module', '=', %s], ['name', '=', %s]],
+                                   ['res_id']],
+                            kwargs: {}}})});
+                    return (await r.json()).result[0].res_id;
+                })()"""
+                % (json.dumps(module), json.dumps(name))
+            )
+            if not isinstance(res_id, int):
+                raise SystemExit(f"could not resolve {xmlid}: {res_id!r}")
+            path = path.replace("{" + xmlid + "}", str(res_id))
+        return path
 
     def screenshot(self, path):
         data = self.call("Page.captureScreenshot", format="png")["data"]
@@ -161,7 +214,7 @@ def main():
             if login != current:
                 browser.login(args.url, login, login)
                 current = login
-            browser.open(args.url + path, selector)
+            browser.open(args.url + browser.resolve_xmlids(args.url, path), selector)
             for click, then in clicks:
                 browser.click(click, then)
             target = os.path.join(HERE, "screenshots", filename)
