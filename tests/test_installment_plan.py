@@ -343,6 +343,18 @@ class TestInstallmentPayments(InstallmentCommon):
             self.env["installment.plan"]._cron_installment_daily()
             self.assertEqual(proposed("2026-03-10"), 600.0)  # late + due today
 
+    def test_portal_pay_amount_follows_plan(self):
+        values = self.invoice._get_invoice_next_payment_values()
+        self.assertEqual(values["installment_state"], "next")
+        self.assertEqual(values["next_amount_to_pay"], 300.0)
+        with freeze_time("2026-03-10"):
+            values = self.invoice._get_invoice_next_payment_values()
+            self.assertEqual(values["installment_state"], "overdue")
+            self.assertEqual(values["next_amount_to_pay"], 600.0)  # late + due today
+        self._pay(self.invoice, 300.0)
+        values = self.invoice._get_invoice_next_payment_values()
+        self.assertEqual(values["next_amount_to_pay"], 300.0)
+
     def test_daily_action_flips_late_once(self):
         cron = self.env.ref("installment_credit.ir_cron_installment_daily")
         self.assertEqual(cron.code.strip(), "model._cron_installment_daily()")
