@@ -18,6 +18,13 @@ from odoo import SUPERUSER_ID, api
 from odoo.tools import SQL
 
 CREDIT_SIZES = {
+    "tiny": {
+        "customers": 1,
+        "grants": 15,
+        "history": 50,
+        "calls": 5,
+        "workers_calls": 10,
+    },
     "small": {
         "customers": 2,
         "grants": 50,

@@ -16,10 +16,45 @@ from odoo import Command
 from odoo.tools import SQL
 
 SIZES = {
+    # "tiny" is the CI smoke test's (tests/test_bench_smoke.py): it proves the
+    # harness works, its numbers mean nothing.
+    "tiny": {
+        "scale": "tiny",
+        "invoices": 3,
+        "lines": 200,
+        "late": 20,
+        "reminder_targets": 30,
+        "reminder_customers": 5,
+        "repeats": 1,
+    },
     # scale: (invoices posted/paid, plan lines for the daily action, late lines)
-    "small": {"invoices": 20, "lines": 20_000, "late": 200, "repeats": 2},
-    "medium": {"invoices": 200, "lines": 200_000, "late": 2_000, "repeats": 3},
-    "large": {"invoices": 1_000, "lines": 1_000_000, "late": 10_000, "repeats": 3},
+    "small": {
+        "scale": "small",
+        "invoices": 20,
+        "lines": 20_000,
+        "late": 200,
+        "reminder_targets": 500,
+        "reminder_customers": 100,
+        "repeats": 2,
+    },
+    "medium": {
+        "scale": "medium",
+        "invoices": 200,
+        "lines": 200_000,
+        "late": 2_000,
+        "reminder_targets": 2_000,
+        "reminder_customers": 400,
+        "repeats": 3,
+    },
+    "large": {
+        "scale": "large",
+        "invoices": 1_000,
+        "lines": 1_000_000,
+        "late": 10_000,
+        "reminder_targets": 10_000,
+        "reminder_customers": 2_000,
+        "repeats": 3,
+    },
 }
 
 
@@ -149,10 +184,11 @@ def scenario_pay(env, size):
     return {"addon": addon, "reference": reference, "size": f"{n} invoices"}
 
 
-def _bulk_plan_lines(env, total_lines, late_lines):
+def _bulk_plan_lines(env, total_lines, late_lines, partners=None):
     """Insert ``total_lines`` installment lines with SQL (the ORM is not what
     is measured here): plans of 10 lines over posted invoices; ``late_lines``
-    of them are pending with a due date in the past."""
+    of them are pending with a due date in the past. With ``partners``, the
+    plans are spread over those customers."""
     immediate = env.ref("account.account_payment_term_immediate")
     plans_needed = max(total_lines // 10, 1)
     moves = _draft_invoices(env, min(plans_needed, 50), immediate, amount=1000.0)
@@ -181,6 +217,19 @@ def _bulk_plan_lines(env, total_lines, late_lines):
         )
     )
     plan_ids = [row[0] for row in env.cr.fetchall()]
+    if partners:
+        env.cr.execute(
+            SQL(
+                """
+                UPDATE installment_plan p
+                   SET partner_id = (%s::int[])[1 + mod(p.id, %s)]
+                 WHERE p.id = ANY(%s)
+                """,
+                partners.ids,
+                len(partners),
+                plan_ids,
+            )
+        )
     env.cr.execute(
         SQL(
             """
@@ -238,8 +287,92 @@ def scenario_daily(env, size):
     }
 
 
+def scenario_aging(env, size):
+    """4. Aging pivot (customers x buckets) vs the hand-written SQL aggregate."""
+    total, repeats = size["lines"], size["repeats"]
+    times_addon, times_ref = [], []
+    for _i in range(repeats):
+        with rolled_back(env):
+            today = _bulk_plan_lines(env, total, total // 2)
+            env.cr.execute("ANALYZE installment_plan_line")
+            report = env["installment.report.aging"].with_context(
+                installment_aging_date=today
+            )
+            start = time.perf_counter()
+            groups = report._read_group(
+                [], ["partner_id", "bucket"], ["amount_residual:sum"]
+            )
+            times_addon.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            env.cr.execute(
+                SQL(
+                    """
+                    SELECT partner_id,
+                           CASE WHEN due_date >= %(d)s THEN 'not_due'
+                                WHEN %(d)s - due_date <= 30 THEN '1_30'
+                                WHEN %(d)s - due_date <= 60 THEN '31_60'
+                                WHEN %(d)s - due_date <= 90 THEN '61_90'
+                                ELSE '90_plus' END AS bucket,
+                           SUM(amount_residual)
+                      FROM installment_plan_line
+                     WHERE plan_state = 'active' AND state != 'paid'
+                  GROUP BY 1, 2
+                    """,
+                    d=today,
+                )
+            )
+            rows = env.cr.fetchall()
+            times_ref.append(time.perf_counter() - start)
+            assert groups and rows
+    return {
+        "addon": statistics.median(times_addon),
+        "reference": statistics.median(times_ref),
+        "size": f"{total} lines",
+    }
+
+
+def scenario_reminders(env, size):
+    """6. Reminder run: due targets across customers; emails queued per second."""
+    targets, customers = size["reminder_targets"], size["reminder_customers"]
+    times, emails = [], 0
+    for _i in range(size["repeats"]):
+        with rolled_back(env):
+            partners = env["res.partner"].create(
+                [
+                    {"name": f"Bench reminder {i}", "email": f"bench{i}@example.com"}
+                    for i in range(customers)
+                ]
+            )
+            today = _bulk_plan_lines(env, targets, targets, partners=partners)
+            env.flush_all()
+            before = env["mail.mail"].search_count([])
+            start = time.perf_counter()
+            env["installment.reminder.rule"]._cron_send_reminders(today=today)
+            env.flush_all()
+            times.append(time.perf_counter() - start)
+            emails = env["mail.mail"].search_count([]) - before
+    elapsed = statistics.median(times)
+    rate = emails / elapsed if elapsed else 0.0
+    return {
+        "addon": elapsed,
+        "reference": None,
+        "rate": rate,
+        "target_rate": 50.0,
+        "size": f"{targets} targets, {customers} customers, {emails} emails",
+    }
+
+
+def scenario_credits(env, size):
+    from .scenario_credits import scenario_credits as run
+
+    return run(env, size, size["scale"])
+
+
 SCENARIOS = [
     ("1. post with 12-installment scheme vs native 12-line term", scenario_post, 1.3),
     ("2. full payments, 24-installment plans vs none", scenario_pay, 1.2),
     ("3. daily late flip vs raw SQL UPDATE", scenario_daily, 2.0),
+    ("4. aging pivot read_group vs hand-written SQL", scenario_aging, 1.5),
+    ("5. consume_credits, long history vs new customers", scenario_credits, 1.2),
+    ("6. reminder run (emails queued per second)", scenario_reminders, None),
 ]

@@ -275,7 +275,7 @@ class InstallmentPlan(models.Model):
         self.ensure_one()
         items = Markup("").join(
             Markup("<li>%s</li>")
-            % _(
+            % self.env._(
                 "Installment %(seq)s: %(field)s %(old)s → %(new)s",
                 seq=line._get_position(),
                 field=label,

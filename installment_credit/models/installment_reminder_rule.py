@@ -465,7 +465,7 @@ class InstallmentReminderRule(models.Model):
         partner = logs[0].partner_id
         items = Markup("").join(
             Markup("<li>%s</li>")
-            % _(
+            % self.env._(
                 "%(what)s due %(date)s, %(amount)s remaining (rule: %(rule)s)",
                 what=log._reminder_label(),
                 date=log.due_date,
