@@ -399,6 +399,25 @@ class TestInstallmentPayments(InstallmentCommon):
         self.assertEqual(other_plan.state, "paid")
         self.assertEqual(self.lines.mapped("state"), ["paid", "paid", "pending"])
 
+        # Interleaved installments, partly covered: each invoice gets exactly
+        # its installments' share (not all it can take).
+        partner_b = self.partner_b
+        first = self._invoice(300.0, partner=partner_b)
+        second = self._invoice(300.0, partner=partner_b)
+        first_plan = first.create_installment_plan(count=3, first_due_date="2026-02-01")
+        second_plan = second.create_installment_plan(
+            count=3, first_due_date="2026-02-15"
+        )
+        interleaved = self.env["installment.payment.register"].create(
+            {"partner_id": partner_b.id, "amount": 400.0, "payment_date": "2026-01-12"}
+        )
+        interleaved.action_confirm()
+        # 02-01 A 100, 02-15 B 100, 03-01 A 100, 03-15 B 100
+        self.assertEqual(first_plan.amount_paid, 200.0)
+        self.assertEqual(second_plan.amount_paid, 200.0)
+        self.assertEqual(first.amount_residual, 100.0)
+        self.assertEqual(second.amount_residual, 100.0)
+
         excess = self.env["installment.payment.register"].create(
             {
                 "partner_id": self.partner_a.id,
@@ -412,7 +431,10 @@ class TestInstallmentPayments(InstallmentCommon):
         outstanding = self.env["account.payment"].browse(payment["res_id"])
         self.assertEqual(
             outstanding.move_id.line_ids.filtered(
-                lambda line: line.account_id.account_type == "asset_receivable"
+                lambda line: (
+                    line.account_id.account_type == "asset_receivable"
+                    and not line.reconciled
+                )
             ).mapped("amount_residual"),
             [-200.0],
         )

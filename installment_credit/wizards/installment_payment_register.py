@@ -98,49 +98,76 @@ class InstallmentPaymentRegister(models.TransientModel):
             wizard.amount_excess = excess
 
     def action_confirm(self):
-        """Create and post one customer payment, then reconcile it invoice by
-        invoice in the order of their oldest open installment."""
+        """Create and post one customer payment that settles the customer's
+        installments oldest due date first across invoices.
+
+        The payment's journal entry carries one receivable line per invoice,
+        of exactly the amount the allocation gives it, each reconciled with
+        its invoice; what is left over stays on the payment's own receivable
+        line as the customer's outstanding credit. (Reconciling a single line
+        invoice by invoice would give each invoice all it can take, not its
+        share, when installments of several invoices interleave.)
+        """
         self.ensure_one()
         if self.currency_id.compare_amounts(self.amount, 0) <= 0:
             raise UserError(_("The payment amount must be positive."))
-        allocation, _excess = self._allocation()
+        allocation, excess = self._allocation()
+        currency, company = self.currency_id, self.company_id
+        per_invoice = {}
+        for line, part in allocation:
+            per_invoice[line.move_id] = per_invoice.get(line.move_id, 0.0) + part
+        invoices = self.env["account.move"].concat(*per_invoice)
+        # With no excess, the payment's own counterpart line settles the last
+        # invoice; every other invoice gets its own receivable line.
+        own_line_invoice = invoices[-1:] if currency.is_zero(excess) else invoices[:0]
+        write_offs = {}
+        for invoice in invoices - own_line_invoice:
+            receivable = invoice.line_ids.filtered(
+                lambda line: line.display_type == "payment_term"
+            )[:1].account_id
+            amount = currency.round(per_invoice[invoice])
+            name = _("Installments of %s", invoice.name)
+            write_offs[name] = (
+                invoice,
+                {
+                    "name": name,
+                    "account_id": receivable.id,
+                    "partner_id": self.partner_id.commercial_partner_id.id,
+                    "currency_id": currency.id,
+                    "amount_currency": -amount,
+                    "balance": -currency._convert(
+                        amount, company.currency_id, company, self.payment_date
+                    ),
+                },
+            )
         payment = self.env["account.payment"].create(
             {
                 "payment_type": "inbound",
                 "partner_type": "customer",
                 "partner_id": self.partner_id.commercial_partner_id.id,
                 "amount": self.amount,
-                "currency_id": self.currency_id.id,
+                "currency_id": currency.id,
                 "date": self.payment_date,
                 "journal_id": self.journal_id.id,
-                "company_id": self.company_id.id,
+                "company_id": company.id,
                 "memo": _("Installment payment"),
+                "write_off_line_vals": [vals for _inv, vals in write_offs.values()],
             }
         )
         payment.action_post()
-        payment_lines = payment.move_id.line_ids.filtered(
-            lambda line: (
-                line.account_id.account_type == "asset_receivable"
-                and not line.reconciled
+        for line in payment.move_id.line_ids:
+            if line.account_id.account_type != "asset_receivable":
+                continue
+            if line.name in write_offs:
+                invoice = write_offs[line.name][0]
+            elif own_line_invoice:
+                invoice = own_line_invoice
+            else:
+                continue  # the excess: the customer's outstanding credit
+            invoice_lines = invoice.line_ids.filtered(
+                lambda term: term.display_type == "payment_term" and not term.reconciled
             )
-        )
-        invoices = self.env["account.move"]
-        for line, _part in allocation:
-            if line.move_id not in invoices:
-                invoices |= line.move_id
-        for invoice in invoices:
-            if payment_lines.currency_id.is_zero(
-                sum(payment_lines.mapped("amount_residual_currency"))
-            ):
-                break
-            receivable = invoice.line_ids.filtered(
-                lambda line: (
-                    line.display_type == "payment_term"
-                    and not line.reconciled
-                    and line.account_id in payment_lines.account_id
-                )
-            )
-            (payment_lines | receivable).reconcile()
+            (line | invoice_lines).reconcile()
         if invoices:
             body = Markup("%s<ul>%s</ul>") % (
                 _("Installment payment %s applied to:", payment.name),
