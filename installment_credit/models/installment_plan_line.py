@@ -294,28 +294,48 @@ class InstallmentPlanLine(models.Model):
         the second time.
         """
         today = today or fields.Date.context_today(self)
-        self.env["installment.plan.line"].flush_model(["state", "due_date"])
-        self.env["installment.plan"].flush_model(["state"])
+        self.env["installment.plan.line"].flush_model(
+            ["state", "due_date", "plan_state", "amount_residual"]
+        )
         rows = self.env.execute_query(
             SQL(
                 """
-                UPDATE installment_plan_line line
+                UPDATE installment_plan_line
                    SET state = 'late'
-                  FROM installment_plan plan
-                 WHERE plan.id = line.plan_id
-                   AND plan.state = 'active'
-                   AND line.state IN ('pending', 'partial')
-                   AND line.due_date < %s
-             RETURNING line.id
+                 WHERE plan_state = 'active'
+                   AND state IN ('pending', 'partial')
+                   AND due_date < %s
+             RETURNING id, plan_id
                 """,
                 today,
             )
         )
         lines = self.browse([row[0] for row in rows])
         if lines:
+            # The flip changes no amount and no paid/unpaid status: of the
+            # plans' stored totals only the late amount moves. Recompute it
+            # for the touched plans in one statement instead of the ORM's
+            # full recomputation of every total.
+            plan_ids = list({row[1] for row in rows})
+            self.env["installment.plan"].flush_model(["amount_late"])
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE installment_plan plan
+                       SET amount_late = late.amount
+                      FROM (SELECT plan_id, SUM(amount_residual) AS amount
+                              FROM installment_plan_line
+                             WHERE plan_id = ANY(%s) AND state = 'late'
+                          GROUP BY plan_id) late
+                     WHERE plan.id = late.plan_id
+                    """,
+                    plan_ids,
+                )
+            )
             lines.invalidate_recordset(["state"])
-            lines.modified(["state"])
-            self.env.flush_all()
+            self.env["installment.plan"].browse(plan_ids).invalidate_recordset(
+                ["amount_late"]
+            )
         return lines
 
     def _on_installments_late(self):
