@@ -986,7 +986,17 @@ class ResPartner(models.Model):
         per currency) and ``company``.
         """
         self.ensure_one()
-        payload = dict(self.env.context.get("installment_reminder_logs") or ())
+        raw_payload = self.env.context.get("installment_reminder_logs") or ()
+        # A template calls this for its subject, sender and body: compute once
+        # per customer and run (the cursor's cache lives as long as the run).
+        cache = self.env.cr.cache.setdefault("installment_reminder_items", {})
+        key = (self.id, raw_payload, self.env.lang, fields.Date.context_today(self))
+        if key not in cache:
+            cache[key] = self._installment_reminder_items_compute(raw_payload)
+        return cache[key]
+
+    def _installment_reminder_items_compute(self, raw_payload):
+        payload = dict(raw_payload)
         all_ids = [log_id for ids in payload.values() for log_id in ids]
         logs = (
             self.env["installment.reminder.log"]
