@@ -413,8 +413,8 @@ class AccountMove(models.Model):
         for move in scheduled:
             # Refuse before anything is posted when the scheme's absolute dates
             # are stale for this invoice date.
-            move.invoice_payment_term_id._installment_dates(
-                move.invoice_date or fields.Date.context_today(move), move.company_id
+            move.invoice_payment_term_id._installment_check_dates(
+                move.invoice_date or fields.Date.context_today(move)
             )
         posted = super()._post(soft=soft)
         (scheduled & posted)._installment_plans_from_terms()

@@ -146,8 +146,8 @@ class AccountPaymentTerm(models.Model):
             date_ref, self.installment_first_day_of_month
         )
 
-    def _installment_dates(self, date_ref, company):
-        """Installment due dates of this scheme for an invoice dated ``date_ref``.
+    def _installment_raw_dates(self, date_ref):
+        """Scheme dates before the working-day shift.
 
         :raise UserError: when a fixed date is not after the installment before
             it (absolute dates must be kept current by admins).
@@ -156,7 +156,7 @@ class AccountPaymentTerm(models.Model):
         date_ref = fields.Date.to_date(date_ref) or fields.Date.context_today(self)
         first = self._installment_first_date(date_ref)
         try:
-            dates = schedule.recurring_dates(
+            return schedule.recurring_dates(
                 first,
                 self.installment_count,
                 self.installment_interval_number,
@@ -175,6 +175,19 @@ class AccountPaymentTerm(models.Model):
                     reason=str(error),
                 )
             ) from error
+
+    def _installment_check_dates(self, date_ref):
+        """Refuse an invoice date for which the scheme's fixed dates are stale.
+        Only fixed dates can be out of order, so other schemes cost nothing."""
+        self.ensure_one()
+        if self._installment_fixed_dates():
+            self._installment_raw_dates(date_ref)
+
+    def _installment_dates(self, date_ref, company):
+        """Installment due dates of this scheme for an invoice dated
+        ``date_ref``, moved to working days by ``company``'s policy."""
+        self.ensure_one()
+        dates = self._installment_raw_dates(date_ref)
         return (company or self.env.company)._installment_shift_dates(dates)
 
     def _compute_terms(
