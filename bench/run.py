@@ -1,13 +1,15 @@
 """Run the benchmarks: ``./dev bench --scale small|medium|large``.
 
-Uses its own database (``installment_credit_bench``, created by ./dev bench
-with the add-on and no demo data), runs each scenario several times and
+Uses its own database (``installment_credit_bench_<scale>``, created by
+./dev bench with the add-on and no demo data), builds the dataset of the
+scale in it once (bench/dataset.py), runs each scenario several times and
 prints one table: scenario, size, add-on time, reference time, ratio, target.
 """
 
 import argparse
 import os
 import sys
+import time
 
 import odoo
 from odoo import SUPERUSER_ID, api
@@ -15,6 +17,7 @@ from odoo.modules.registry import Registry
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.dataset import ensure_dataset
 from bench.scenarios import SCENARIOS, SIZES
 
 
@@ -62,6 +65,15 @@ def main():
     )
     with Registry(args.db).cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
+        start = time.perf_counter()
+        size = ensure_dataset(env, args.scale)
+        cr.commit()
+        print(
+            f"dataset {args.scale}: {size['customers']} customers, "
+            f"{size['customers'] * size['invoices_per_customer']} invoices "
+            f"(ready in {time.perf_counter() - start:.0f}s)",
+            flush=True,
+        )
         rows = run(env, args.scale, args.only)
         cr.rollback()
     if not args.only or any("5.".startswith(o) for o in args.only):
