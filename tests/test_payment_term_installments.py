@@ -153,6 +153,52 @@ class TestPaymentTermInstallments(InstallmentCommon):
             [("2026-04-15", 333.33), ("2026-05-15", 333.33), ("2026-06-15", 333.34)],
         )
 
+    def _stored(self, records):
+        """Every stored computed value of ``records``, read from the database."""
+        names = [
+            name
+            for name, field in records._fields.items()
+            if field.store and field.compute and field.column_type
+        ]
+        records.env.flush_all()
+        records.env.invalidate_all()
+        return {record.id: {name: record[name] for name in names} for record in records}
+
+    def test_posting_writes_what_the_computations_give(self):
+        # Posting writes the plan's totals and statuses with the records
+        # instead of computing them; they must be exactly what the
+        # computations give. Dated so that the first installment is late.
+        invoice = self._invoice(
+            1000.0, date="2025-12-01", invoice_payment_term_id=self.term.id
+        )
+        plan = invoice.installment_plan_id
+        self.assertLines(
+            plan,
+            [
+                ("2025-12-15", 333.33, "late"),
+                ("2026-01-15", 333.33, "pending"),
+                ("2026-02-15", 333.34, "pending"),
+            ],
+        )
+        self.assertEqual(plan.amount_late, 333.33)
+        written = (self._stored(plan), self._stored(plan.line_ids))
+        for records in (plan, plan.line_ids):
+            for field in records._fields.values():
+                if field.store and field.compute and field.column_type:
+                    self.env.add_to_compute(field, records)
+        self.assertEqual((self._stored(plan), self._stored(plan.line_ids)), written)
+        # Later settlements are computed as usual.
+        self._pay(invoice, 400.0)
+        self.assertLines(
+            plan,
+            [
+                ("2025-12-15", 333.33, "paid"),
+                ("2026-01-15", 333.33, "partial"),
+                ("2026-02-15", 333.34, "pending"),
+            ],
+        )
+        self.assertEqual((plan.amount_paid, plan.amount_late), (400.0, 0.0))
+
     def test_multi_currency_split(self):
         currency = self.setup_other_currency("EUR", rates=[("2020-01-01", 3.0)])
         invoice = self._invoice(

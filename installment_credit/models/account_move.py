@@ -430,12 +430,16 @@ class AccountMove(models.Model):
 
         Posting logs itself on the invoice; the automatic plans are created
         without chatter noise (no creation note, no follower, no tracking).
+        Nothing can be settled yet on an invoice being posted, so the stored
+        totals and statuses are known: they are written with the records and
+        spared their recomputation (the costliest part of creating a plan).
+        Later payments and credit notes recompute them as usual.
         """
-        vals_list = []
+        today = fields.Date.context_today(self)
+        plan_vals_list, schedules = [], []
         for move in self:
-            if move.installment_plan_id or move.currency_id.is_zero(
-                move.amount_residual
-            ):
+            currency = move.currency_id
+            if move.installment_plan_id or currency.is_zero(move.amount_residual):
                 continue
             amounts = {}
             for line in move.line_ids:
@@ -443,20 +447,89 @@ class AccountMove(models.Model):
                     amounts.setdefault(line.date_maturity, 0.0)
                     amounts[line.date_maturity] += line.amount_residual_currency
             values = [
-                (due, move.currency_id.round(amount))
+                (due, currency.round(amount))
                 for due, amount in sorted(amounts.items())
-                if move.currency_id.compare_amounts(amount, 0) > 0
+                if currency.compare_amounts(amount, 0) > 0
             ]
-            vals_list.append(move._installment_plan_vals(values))
-        return (
-            self.env["installment.plan"]
-            .with_context(
-                mail_create_nolog=True,
-                mail_create_nosubscribe=True,
-                tracking_disable=True,
+            if currency.compare_amounts(
+                sum(amount for _due, amount in values), move.amount_residual
+            ):
+                raise UserError(
+                    _(
+                        "The payment term of %(invoice)s splits %(sum)s but %(due)s "
+                        "is due: check the payment term's lines.",
+                        invoice=move.display_name,
+                        sum=currency.format(sum(amount for _due, amount in values)),
+                        due=currency.format(move.amount_residual),
+                    )
+                )
+            lines = [
+                {
+                    "sequence": index,
+                    "due_date": due,
+                    "amount": amount,
+                    "amount_reduced": 0.0,
+                    "amount_paid": 0.0,
+                    "amount_residual": amount,
+                    "date_paid": False,
+                    "state": "late" if due < today else "pending",
+                    "plan_state": "active",
+                    "partner_id": move.commercial_partner_id.id,
+                    "move_id": move.id,
+                    "company_id": move.company_id.id,
+                    "currency_id": currency.id,
+                }
+                for index, (due, amount) in enumerate(values, start=1)
+            ]
+            schedules.append(lines)
+            plan_vals_list.append(
+                {
+                    "move_id": move.id,
+                    "name": _("Installments of %s", move.name),
+                    "partner_id": move.commercial_partner_id.id,
+                    "company_id": move.company_id.id,
+                    "currency_id": currency.id,
+                    "amount_total": move.amount_residual,
+                    "credit_note_base": 0.0,
+                    "amount_reduced": 0.0,
+                    "amount_paid": 0.0,
+                    "amount_residual": move.amount_residual,
+                    "amount_late": currency.round(
+                        sum(v["amount"] for v in lines if v["state"] == "late")
+                    ),
+                    "next_due_date": values[0][0],
+                    "next_due_amount": values[0][1],
+                    "installment_count": len(values),
+                    "state": "active",
+                }
             )
-            .create(vals_list)
+        Plan = self.env["installment.plan"].with_context(
+            mail_create_nolog=True,
+            mail_create_nosubscribe=True,
+            tracking_disable=True,
         )
+        Line = self.env["installment.plan.line"]
+        # A plan cancelled earlier in this transaction (reset to draft) must
+        # be cancelled in the database before the new one is inserted as
+        # active: one active plan per invoice is also a unique index.
+        Plan.flush_model(["state"])
+        plans = Plan.create(plan_vals_list)
+        lines = Line.create(
+            [
+                dict(vals, plan_id=plan.id)
+                for plan, plan_lines in zip(plans, schedules, strict=True)
+                for vals in plan_lines
+            ]
+        )
+        for model, records, names in (
+            (Plan, plans, plan_vals_list[0] if plan_vals_list else ()),
+            (Line, lines, schedules[0][0] if schedules else ()),
+        ):
+            for name in names:
+                field = model._fields[name]
+                if field.compute:
+                    self.env.remove_to_compute(field, records)
+        return plans
 
     def action_send_installment_reminder(self):
         """Send the next applicable reminder for this invoice now: its plan's
