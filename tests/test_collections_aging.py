@@ -130,6 +130,29 @@ class TestAgingReport(InstallmentCommon):
                 self.assertTrue(rows)
         self.assertFalse(self._report("2025-11-30"), "nothing posted yet")
 
+    def test_rows_of_a_database_with_millions_of_lines(self):
+        # Row ids combine the line id and the as-of date: they must not
+        # overflow once journal items and installments number in millions
+        # (sequences are not rolled back; these values only move them on).
+        for table in ("account_move_line", "installment_plan_line"):
+            self.env.cr.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                "GREATEST(50000000, (SELECT last_value FROM "
+                "pg_sequences WHERE sequencename = %s)))",
+                (table, f"{table}_id_seq"),
+            )
+        with freeze_time("2026-03-31"):
+            invoice = self._invoice(600.0, date="2026-03-01")
+            plan = invoice.create_installment_plan(count=2, first_due_date="2026-03-15")
+        self.assertGreater(min(plan.line_ids.ids), 50000000)
+        rows = self.assertTotalsMatchLedger("2026-03-31")
+        mine = rows.filtered(lambda r: r.move_id == invoice)
+        self.assertEqual(
+            sorted(mine.mapped(lambda r: (r.kind, r.bucket, r.amount_residual))),
+            [("installment", "0_not_due", 300.0), ("installment", "1_1_30", 300.0)],
+        )
+        self.assertEqual(len(set(rows.ids)), len(rows))
+
     def test_installments_aged_by_their_due_dates(self):
         rows = self.assertTotalsMatchLedger("2026-03-31")
         plan_rows = rows.filtered(lambda r: r.move_id == self.inv_plan)

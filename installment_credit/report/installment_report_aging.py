@@ -156,7 +156,7 @@ WITH recv AS (
                           AND part.max_date > %(as_of)s))
 ),
 plan AS (
-    SELECT plan.id, plan.move_id, plan.partner_id, plan.amount_total,
+    SELECT plan.id, plan.move_id, plan.partner_id, plan.company_id, plan.amount_total,
            COALESCE(plan.credit_note_base, 0) AS credit_note_base,
            currency.rounding AS company_rounding,
            SUM(recv.residual) AS residual,
@@ -217,7 +217,8 @@ paid AS (
 converted AS (
     -- company-currency share of the invoice's residual, rounded on the
     -- running total so that the installments add up exactly
-    SELECT line.*, plan.move_id, plan.partner_id,
+    SELECT line.*, plan.move_id, plan.partner_id, plan.company_id,
+           plan.residual AS plan_residual, plan.first_line_id, plan.first_due_date,
            CASE WHEN plan.residual_currency = 0 THEN 0
                 ELSE ROUND(plan.residual * SUM(line.residual_currency) OVER (
                          PARTITION BY line.plan_id ORDER BY %(order)s
@@ -235,7 +236,8 @@ installment AS (
            LAST_VALUE(line.running_company) OVER (
                PARTITION BY line.plan_id ORDER BY %(order)s
                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-           ) AS plan_company_total
+           ) AS plan_company_total,
+           ROW_NUMBER() OVER (PARTITION BY line.plan_id ORDER BY %(order)s) AS rank
       FROM converted line
 ),
 open_item AS (
@@ -248,25 +250,33 @@ open_item AS (
      WHERE recv.residual != 0
        AND NOT EXISTS (SELECT 1 FROM plan WHERE plan.move_id = recv.move_id)
     UNION ALL
-    SELECT line.id * 2 + 1, move.company_id, line.partner_id, line.move_id,
+    SELECT line.id * 2 + 1, line.company_id, line.partner_id, line.move_id,
            line.plan_id, line.id, NULL, 'installment', line.due_date, line.residual
       FROM installment line
-      JOIN account_move move ON move.id = line.move_id
      WHERE line.residual != 0
     UNION ALL
     -- what the plan does not cover: the invoice's residual minus the
     -- installments' share (e.g. a payment dated after as_of that was
-    -- reconciled before the plan was made)
-    SELECT plan.first_line_id * 2, move.company_id, plan.partner_id, plan.move_id,
+    -- reconciled before the plan was made); read on each plan's first
+    -- installment row, no join: a join of these CTEs, whose sizes the
+    -- planner cannot estimate, became a nested loop over every plan
+    SELECT line.first_line_id * 2, line.company_id, line.partner_id, line.move_id,
+           line.plan_id, NULL, line.first_line_id,
+           CASE WHEN line.plan_residual < 0 THEN 'credit' ELSE 'receivable' END,
+           line.first_due_date,
+           line.plan_residual - line.plan_company_total
+      FROM installment line
+     WHERE line.rank = 1 AND line.plan_residual - line.plan_company_total != 0
+    UNION ALL
+    -- a plan without installments covers nothing
+    SELECT plan.first_line_id * 2, plan.company_id, plan.partner_id, plan.move_id,
            plan.id, NULL, plan.first_line_id,
            CASE WHEN plan.residual < 0 THEN 'credit' ELSE 'receivable' END,
-           plan.first_due_date,
-           plan.residual - COALESCE(total.amount, 0)
+           plan.first_due_date, plan.residual
       FROM plan
-      JOIN account_move move ON move.id = plan.move_id
-      LEFT JOIN (SELECT DISTINCT plan_id, plan_company_total AS amount
-                   FROM installment) total ON total.plan_id = plan.id
-     WHERE plan.residual - COALESCE(total.amount, 0) != 0
+     WHERE plan.residual != 0
+       AND NOT EXISTS (SELECT 1 FROM installment_plan_line line
+                        WHERE line.plan_id = plan.id)
 ),
 aged AS (
     SELECT open_item.*, %(as_of)s::date - open_item.due_date AS days,
@@ -281,7 +291,7 @@ aged AS (
 )
 -- the as-of date is part of the id: rows of two dates read in one
 -- transaction never share a record (and its cached values)
-SELECT aged.id * 100000 + (%(as_of)s::date - DATE '1970-01-01') AS id,
+SELECT aged.id::bigint * 100000 + (%(as_of)s::date - DATE '1970-01-01') AS id,
        %(as_of)s::date AS as_of_date, aged.company_id,
        company.currency_id, aged.partner_id, move.invoice_user_id,
        aged.move_id, aged.plan_id, aged.plan_line_id, aged.move_line_id,
