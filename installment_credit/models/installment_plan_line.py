@@ -297,45 +297,39 @@ class InstallmentPlanLine(models.Model):
         self.env["installment.plan.line"].flush_model(
             ["state", "due_date", "plan_state", "amount_residual"]
         )
+        # The flip changes no amount and no paid/unpaid status: of the plans'
+        # stored totals only the late amount moves, by the residual of what
+        # just became late. Both tables in one statement, instead of the
+        # ORM's full recomputation of every total of every touched plan.
+        self.env["installment.plan"].flush_model(["amount_late"])
         rows = self.env.execute_query(
             SQL(
                 """
-                UPDATE installment_plan_line
-                   SET state = 'late'
-                 WHERE plan_state = 'active'
-                   AND state IN ('pending', 'partial')
-                   AND due_date < %s
-             RETURNING id, plan_id
+                WITH flipped AS (
+                    UPDATE installment_plan_line
+                       SET state = 'late'
+                     WHERE plan_state = 'active'
+                       AND state IN ('pending', 'partial')
+                       AND due_date < %s
+                 RETURNING id, plan_id, amount_residual
+                ), plans AS (
+                    UPDATE installment_plan plan
+                       SET amount_late = COALESCE(plan.amount_late, 0) + late.amount
+                      FROM (SELECT plan_id, SUM(amount_residual) AS amount
+                              FROM flipped GROUP BY plan_id) late
+                     WHERE plan.id = late.plan_id
+                )
+                SELECT id, plan_id FROM flipped
                 """,
                 today,
             )
         )
         lines = self.browse([row[0] for row in rows])
         if lines:
-            # The flip changes no amount and no paid/unpaid status: of the
-            # plans' stored totals only the late amount moves. Recompute it
-            # for the touched plans in one statement instead of the ORM's
-            # full recomputation of every total.
-            plan_ids = list({row[1] for row in rows})
-            self.env["installment.plan"].flush_model(["amount_late"])
-            self.env.cr.execute(
-                SQL(
-                    """
-                    UPDATE installment_plan plan
-                       SET amount_late = late.amount
-                      FROM (SELECT plan_id, SUM(amount_residual) AS amount
-                              FROM installment_plan_line
-                             WHERE plan_id = ANY(%s) AND state = 'late'
-                          GROUP BY plan_id) late
-                     WHERE plan.id = late.plan_id
-                    """,
-                    plan_ids,
-                )
-            )
             lines.invalidate_recordset(["state"])
-            self.env["installment.plan"].browse(plan_ids).invalidate_recordset(
-                ["amount_late"]
-            )
+            self.env["installment.plan"].browse(
+                {row[1] for row in rows}
+            ).invalidate_recordset(["amount_late"])
         return lines
 
     def _on_installments_late(self):
