@@ -179,6 +179,37 @@ class TestReminderRules(InstallmentCommon):
             logs.filtered("invoice_id").message_id.res_id, plain.id, "linked note"
         )
 
+    def test_batch_renders_each_customer_own_items_compiling_once(self):
+        """The run computes the listed items of a whole batch at once and
+        compiles the email body once: each email still lists only what its
+        own customer owes."""
+        with freeze_time("2026-01-12"):
+            other = self._invoice(500.0, partner=self.partner_b)
+            other.create_installment_plan(count=2, first_due_date="2026-02-10")
+        # what earlier tests compiled is still on the test cursor
+        self.env.cr.cache.pop("installment_reminder_qweb", None)
+        IrQweb = type(self.env["ir.qweb"])
+        generate_code = IrQweb._generate_code
+        compiled = []
+
+        def count_compiles(qweb, template, *args, **kwargs):
+            # the check of the template for restricted code compiles it too
+            if not qweb.env.context.get("raise_on_forbidden_code_for_model"):
+                compiled.append(template)
+            return generate_code(qweb, template, *args, **kwargs)
+
+        with patch.object(IrQweb, "_generate_code", count_compiles):
+            self._run("2026-02-10")
+        mail_a, mail_b = self._mails(self.partner_a), self._mails(self.partner_b)
+        self.assertEqual((len(mail_a), len(mail_b)), (1, 1))
+        self.assertIn(f"Installment 1 of 3 on {self.invoice.name}", mail_a.body_html)
+        self.assertNotIn(other.name, mail_a.body_html)
+        self.assertIn(f"Installment 1 of 2 on {other.name}", mail_b.body_html)
+        self.assertNotIn(self.invoice.name, mail_b.body_html)
+        self.assertIn("$\xa0300.00", mail_a.body_html)
+        self.assertIn("$\xa0250.00", mail_b.body_html)
+        self.assertEqual(len(compiled), 1, "one compile of the body for the batch")
+
     def test_invoice_rule_skips_invoices_with_plan_and_prepaid(self):
         with freeze_time("2026-01-12"):
             plain = self._invoice(

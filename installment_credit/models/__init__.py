@@ -7,6 +7,7 @@ from . import account_move
 from . import res_partner
 from . import installment_reminder_rule
 from . import installment_reminder_log
+from . import ir_qweb
 from . import credit_type
 from . import credit_package
 from . import credit_grant

@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.tools import format_amount, format_date
 
 
 class InstallmentReminderLog(models.Model):
@@ -88,12 +89,58 @@ class InstallmentReminderLog(models.Model):
     def _reminder_label(self):
         """How the target is named in emails and chatter notes."""
         self.ensure_one()
-        if self.plan_line_id:
-            line = self.plan_line_id
-            return self.env._(
-                "Installment %(position)s of %(count)s on %(invoice)s",
-                position=line._get_position(),
-                count=len(line.plan_id.line_ids),
-                invoice=self.move_id.name,
+        return self._reminder_labels()[self.id]
+
+    def _reminder_labels(self):
+        """``{log id: label}`` of :meth:`_reminder_label` for all of ``self``.
+
+        An installment is named by its position in its plan: each plan's lines
+        are read and sorted once for the whole batch, not once per log.
+        """
+        positions = {}
+        for plan in self.plan_line_id.plan_id:
+            lines = plan.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date))
+            count = len(lines)
+            for position, line in enumerate(lines, start=1):
+                positions[line.id] = (position, count)
+        labels = {}
+        for log in self:
+            if log.plan_line_id:
+                position, count = positions[log.plan_line_id.id]
+                labels[log.id] = self.env._(
+                    "Installment %(position)s of %(count)s on %(invoice)s",
+                    position=position,
+                    count=count,
+                    invoice=log.move_id.name,
+                )
+            else:
+                labels[log.id] = self.env._("Invoice %s", log.move_id.name)
+        return labels
+
+
+class ReminderFormatter:
+    """``format_amount``/``format_date`` of many values in one language.
+
+    A reminder run formats the same due dates and installment amounts over
+    and over; each distinct value is formatted once (the language lookup and
+    the locale parsing of Odoo's helpers cost more than the formatting).
+    """
+
+    def __init__(self, env, lang_code=None):
+        self.env = env
+        self.lang_code = lang_code
+        self._amounts = {}
+        self._dates = {}
+
+    def amount(self, amount, currency):
+        key = (amount, currency.id)
+        if key not in self._amounts:
+            self._amounts[key] = format_amount(
+                self.env, amount, currency, self.lang_code
             )
-        return self.env._("Invoice %s", self.move_id.name)
+        return self._amounts[key]
+
+    def date(self, value):
+        if value not in self._dates:
+            self._dates[value] = format_date(self.env, value, lang_code=self.lang_code)
+        return self._dates[value]

@@ -7,6 +7,8 @@ from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .installment_reminder_log import ReminderFormatter
+
 _logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
@@ -321,134 +323,167 @@ class InstallmentReminderRule(models.Model):
                     )
                     else "skipped"
                 )
-        logs = self._claim_reminders(candidates, today, manual)
-        sent = logs.filtered(lambda log: log.state == "sent")
+        rows = self._insert_reminder_logs(candidates, today, manual)
+        Log = self.env["installment.reminder.log"]
+        logs = Log.browse(log_id for log_id, _state in rows)
+        sent = Log.browse(log_id for log_id, state in rows if state == "sent")
+        sent = sent.with_prefetch(logs._prefetch_ids)
         if sent:
-            self._send_reminder_emails(sent)
-            self._post_reminder_messages(sent)
+            # the email and the chatter note of each log, in one UPDATE
+            self._write_log_links(
+                {
+                    "mail_id": self._send_reminder_emails(sent),
+                    "message_id": self._post_reminder_messages(sent),
+                }
+            )
             self._schedule_reminder_activities(sent)
         return logs
 
     def _claim_reminders(self, candidates, today, manual):
         """Insert the logs; a (rule, target) already logged, by this run or
         by a concurrent one, is silently left out (ON CONFLICT DO NOTHING)."""
+        rows = self._insert_reminder_logs(candidates, today, manual)
+        return self.env["installment.reminder.log"].browse(row[0] for row in rows)
+
+    def _insert_reminder_logs(self, candidates, today, manual):
+        """See :meth:`_claim_reminders`; returns the ``(id, state)`` of the
+        rows inserted. One array parameter per column: building one SQL
+        placeholder per value of thousands of rows costs more than the
+        insert itself."""
         if not candidates:
-            return self.env["installment.reminder.log"]
+            return []
+        targets = {
+            kind: [c["target_id"] if c["kind"] == kind else None for c in candidates]
+            for kind in ("installment", "invoice")
+        }
+        columns = [
+            ("rule_id", "int4", [c["rule_id"] for c in candidates]),
+            ("plan_line_id", "int4", targets["installment"]),
+            ("invoice_id", "int4", targets["invoice"]),
+            ("move_id", "int4", [c["move_id"] for c in candidates]),
+            ("plan_id", "int4", [c["plan_id"] for c in candidates]),
+            ("partner_id", "int4", [c["partner_id"] for c in candidates]),
+            ("company_id", "int4", [c["company_id"] for c in candidates]),
+            ("due_date", "date", [c["due_date"] for c in candidates]),
+            ("currency_id", "int4", [c["currency_id"] for c in candidates]),
+            ("amount_residual", "numeric", [c["amount_residual"] for c in candidates]),
+            ("state", "varchar", [c["state"] for c in candidates]),
+        ]
         uid = self.env.uid
         now = SQL("(now() at time zone 'UTC')")
-        values = SQL(", ").join(
-            SQL(
-                "(%s)",
-                SQL(", ").join(
-                    [
-                        SQL("%s", value)
-                        for value in (
-                            c["rule_id"],
-                            c["target_id"] if c["kind"] == "installment" else None,
-                            c["target_id"] if c["kind"] == "invoice" else None,
-                            c["move_id"],
-                            c["plan_id"],
-                            c["partner_id"],
-                            c["company_id"],
-                            today,
-                            c["due_date"],
-                            c["currency_id"],
-                            c["amount_residual"],
-                            c["state"],
-                            manual,
-                            uid,
-                            uid,
-                        )
-                    ]
-                    + [now, SQL("%s", uid), now]
-                ),
-            )
-            for c in candidates
-        )
-        rows = self.env.execute_query(
+        return self.env.execute_query(
             SQL(
                 """
             INSERT INTO installment_reminder_log
-                   (rule_id, plan_line_id, invoice_id, move_id, plan_id, partner_id,
-                    company_id, date, due_date, currency_id, amount_residual, state,
-                    manual, user_id, create_uid, create_date, write_uid, write_date)
-            VALUES %s
+                   (%(names)s, date, manual, user_id,
+                    create_uid, create_date, write_uid, write_date)
+            SELECT %(names)s, %(today)s, %(manual)s, %(uid)s,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(arrays)s) AS candidate(%(names)s)
             ON CONFLICT DO NOTHING
-            RETURNING id
+            RETURNING id, state
                 """,
-                values,
+                names=SQL(", ").join(SQL.identifier(name) for name, _t, _v in columns),
+                arrays=SQL(", ").join(
+                    SQL("%s::%s[]", values, SQL(type_)) for _n, type_, values in columns
+                ),
+                today=today,
+                manual=manual,
+                uid=uid,
+                now=now,
             )
         )
-        return self.env["installment.reminder.log"].browse(row[0] for row in rows)
 
     def _send_reminder_emails(self, logs):
         """One email per customer, through the mail queue, rendered with the
-        template of the most advanced rule among what is due."""
-        per_partner = defaultdict(lambda: self.env["installment.reminder.log"])
+        template of the most advanced rule among what is due.
+
+        :return: ``{log id: mail.mail id}``
+        """
+        per_partner = defaultdict(list)
         for log in logs:
-            per_partner[log.partner_id] |= log
+            per_partner[log.partner_id.id].append(log)
         per_template = defaultdict(list)
-        for partner, partner_logs in per_partner.items():
+        for partner_id, partner_logs in per_partner.items():
             lead = max(
                 partner_logs,
                 key=lambda log: (log.rule_id.offset_days, -log.rule_id.sequence),
             )
-            per_template[lead.rule_id.mail_template_id].append(partner)
+            per_template[lead.rule_id.mail_template_id].append(partner_id)
         payload = tuple(
-            (partner.id, tuple(partner_logs.ids))
-            for partner, partner_logs in per_partner.items()
+            (partner_id, tuple(log.id for log in partner_logs))
+            for partner_id, partner_logs in per_partner.items()
         )
         mail_per_partner = {}
-        for template, partners in per_template.items():
-            partner_ids = [partner.id for partner in partners]
+        for template, partner_ids in per_template.items():
             mails = (
                 template.sudo()
                 .with_context(installment_reminder_logs=payload)
                 .send_mail_batch(partner_ids, force_send=False)
             )
             mail_per_partner.update(zip(partner_ids, mails.ids, strict=True))
-        self._write_log_links(
-            "mail_id",
-            {
-                log.id: mail_per_partner[partner.id]
-                for partner, partner_logs in per_partner.items()
-                for log in partner_logs
-            },
-        )
+        return {
+            log.id: mail_per_partner[partner_id]
+            for partner_id, partner_logs in per_partner.items()
+            for log in partner_logs
+        }
 
-    def _write_log_links(self, column, link_per_log):
-        if not link_per_log:
+    def _write_log_links(self, links):
+        """Set ``{column: {log id: value}}`` on the logs, in one UPDATE."""
+        log_ids = sorted(set().union(*links.values()))
+        if not log_ids:
             return
+        columns = list(links)
         self.env.execute_query(
             SQL(
-                "UPDATE installment_reminder_log log SET %s = link.value "
-                "FROM (VALUES %s) AS link(id, value) WHERE log.id = link.id",
-                SQL.identifier(column),
+                "UPDATE installment_reminder_log log SET %s "
+                "FROM unnest(%s::int4[], %s) AS link(id, %s) WHERE log.id = link.id",
                 SQL(", ").join(
-                    SQL("(%s, %s)", log_id, value)
-                    for log_id, value in link_per_log.items()
+                    SQL(
+                        "%s = COALESCE(link.%s, log.%s)",
+                        SQL.identifier(column),
+                        SQL.identifier(column),
+                        SQL.identifier(column),
+                    )
+                    for column in columns
                 ),
+                log_ids,
+                SQL(", ").join(
+                    SQL("%s::int4[]", [links[column].get(log_id) for log_id in log_ids])
+                    for column in columns
+                ),
+                SQL(", ").join(SQL.identifier(column) for column in columns),
             )
         )
-        self.env["installment.reminder.log"].invalidate_model([column])
+        self.env["installment.reminder.log"].invalidate_model(columns)
 
     def _post_reminder_messages(self, logs):
         """A note in the chatter of each plan (installments) and invoice
-        (invoice reminders), one message per document, created in batch."""
+        (invoice reminders), one message per document, created in batch.
+
+        :return: ``{log id: mail.message id}``
+        """
         links = {}
+        labels = logs._reminder_labels()
+        formatter = ReminderFormatter(self.env)
         for model, field in (
             ("installment.plan", "plan_id"),
             ("account.move", "invoice_id"),
         ):
-            per_record = defaultdict(lambda: self.env["installment.reminder.log"])
+            per_record = defaultdict(list)
             for log in logs:
-                if log[field]:
-                    per_record[log[field].id] |= log
+                record_id = log[field].id
+                if record_id:
+                    per_record[record_id].append(log.id)
             if not per_record:
                 continue
             bodies = {
-                record_id: self._reminder_message_body(record_logs)
-                for record_id, record_logs in per_record.items()
+                record_id: self._reminder_message_body(
+                    logs.browse(log_ids).with_prefetch(logs._prefetch_ids),
+                    labels=labels,
+                    formatter=formatter,
+                )
+                for record_id, log_ids in per_record.items()
             }
             messages = (
                 self.env[model]
@@ -456,20 +491,22 @@ class InstallmentReminderRule(models.Model):
                 ._message_log_batch(bodies=bodies, message_type="notification")
             )
             message_per_record = {message.res_id: message.id for message in messages}
-            for record_id, record_logs in per_record.items():
-                for log in record_logs:
-                    links[log.id] = message_per_record[record_id]
-        self._write_log_links("message_id", links)
+            for record_id, log_ids in per_record.items():
+                for log_id in log_ids:
+                    links[log_id] = message_per_record[record_id]
+        return links
 
-    def _reminder_message_body(self, logs):
+    def _reminder_message_body(self, logs, labels=None, formatter=None):
+        labels = labels if labels is not None else logs._reminder_labels()
+        formatter = formatter or ReminderFormatter(self.env)
         partner = logs[0].partner_id
         items = Markup("").join(
             Markup("<li>%s</li>")
             % self.env._(
                 "%(what)s due %(date)s, %(amount)s remaining (rule: %(rule)s)",
-                what=log._reminder_label(),
+                what=labels[log.id],
                 date=log.due_date,
-                amount=log.currency_id.format(log.amount_residual),
+                amount=formatter.amount(log.amount_residual + 0.0, log.currency_id),
                 rule=log.rule_id.name,
             )
             for log in logs
@@ -492,7 +529,9 @@ class InstallmentReminderRule(models.Model):
         todo = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
         vals_list = []
         seen = set()
-        for log in logs.filtered(lambda log: log.rule_id.create_activity):
+        logs = logs.filtered(lambda log: log.rule_id.create_activity)
+        labels = logs._reminder_labels()
+        for log in logs:
             record = log.plan_id or log.invoice_id
             key = (record._name, record.id, log.rule_id.id)
             if key in seen:
@@ -508,7 +547,7 @@ class InstallmentReminderRule(models.Model):
                     "note": _(
                         "%(what)s of %(partner)s was due on %(date)s; a reminder "
                         "was sent. Follow up with the customer.",
-                        what=log._reminder_label(),
+                        what=labels[log.id],
                         partner=log.partner_id.name,
                         date=log.due_date,
                     ),

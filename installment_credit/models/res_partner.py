@@ -5,7 +5,9 @@ from dateutil.relativedelta import relativedelta
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import SQL, float_compare, float_is_zero, format_amount, format_date
+from odoo.tools import SQL, float_compare, float_is_zero, format_amount
+
+from .installment_reminder_log import ReminderFormatter
 
 BILLING_FIELDS = (
     "billing_mode",
@@ -987,56 +989,77 @@ class ResPartner(models.Model):
         """
         self.ensure_one()
         raw_payload = self.env.context.get("installment_reminder_logs") or ()
-        # A template calls this for its subject, sender and body: compute once
-        # per customer and run (the cursor's cache lives as long as the run).
+        # A template calls this for its subject, sender and body, once per
+        # customer of the batch: the first call computes every customer of the
+        # payload rendered in this language, the others read the cursor's
+        # cache (it lives as long as the run).
         cache = self.env.cr.cache.setdefault("installment_reminder_items", {})
-        key = (self.id, raw_payload, self.env.lang, fields.Date.context_today(self))
-        if key not in cache:
-            cache[key] = self._installment_reminder_items_compute(raw_payload)
-        return cache[key]
+        key = (raw_payload, self.env.lang, fields.Date.context_today(self))
+        per_partner = cache.setdefault(key, {})
+        if self.id not in per_partner:
+            per_partner.update(self._installment_reminder_items_batch(raw_payload))
+        return per_partner[self.id]
+
+    def _installment_reminder_items_batch(self, raw_payload):
+        """``{partner id: items}`` for ``self`` and the other customers of the
+        payload whose emails are rendered in the same language."""
+        payload = dict(raw_payload)
+        partners = self.browse(list(payload)).exists()
+        env_lang = self.env.lang
+        partners = self | partners.filtered(
+            lambda partner: (partner.lang or env_lang) == (self.lang or env_lang)
+        )
+        return partners._installment_reminder_items_compute(raw_payload)
 
     def _installment_reminder_items_compute(self, raw_payload):
+        """``{partner id: items}`` (see :meth:`_installment_reminder_items`)
+        for every customer of ``self``."""
         payload = dict(raw_payload)
         all_ids = [log_id for ids in payload.values() for log_id in ids]
-        logs = (
-            self.env["installment.reminder.log"]
-            .sudo()
-            .browse(payload.get(self.id, ()))
-            .with_prefetch(all_ids)
-        )
+        all_logs = self.env["installment.reminder.log"].sudo().browse(all_ids)
+        mine = all_logs.browse(
+            [log_id for partner in self for log_id in payload.get(partner.id, ())]
+        ).with_prefetch(all_ids)
+        labels = mine._reminder_labels()
         today = fields.Date.context_today(self)
-        items, totals = [], {}
-        lang = self.lang or self.env.lang
-        for log in logs.sorted(lambda log: (log.due_date, log.id)):
-            days = (today - log.due_date).days
-            if days > 0:
-                status = self.env._("%s day(s) overdue", days)
-            elif days == 0:
-                status = self.env._("due today")
-            else:
-                status = self.env._("due in %s day(s)", -days)
-            items.append(
-                {
-                    "label": log._reminder_label(),
-                    "due_date": format_date(self.env, log.due_date, lang_code=lang),
-                    "amount": format_amount(
-                        self.env, log.amount_residual, log.currency_id, lang
-                    ),
-                    "status": status,
-                    "overdue": days > 0,
-                }
-            )
-            totals[log.currency_id] = totals.get(log.currency_id, 0.0) + (
-                log.amount_residual
-            )
-        return {
-            "items": items,
-            "totals": [
-                format_amount(self.env, amount, currency, lang)
-                for currency, amount in totals.items()
-            ],
-            "company": logs.company_id[:1] or self.env.company,
-        }
+        formatters = {}
+        result = {}
+        for partner in self:
+            logs = all_logs.browse(payload.get(partner.id, ())).with_prefetch(all_ids)
+            lang = partner.lang or self.env.lang
+            if lang not in formatters:
+                formatters[lang] = ReminderFormatter(self.env, lang)
+            fmt = formatters[lang]
+            items, totals = [], {}
+            for log in logs.sorted(lambda log: (log.due_date, log.id)):
+                days = (today - log.due_date).days
+                if days > 0:
+                    status = self.env._("%s day(s) overdue", days)
+                elif days == 0:
+                    status = self.env._("due today")
+                else:
+                    status = self.env._("due in %s day(s)", -days)
+                items.append(
+                    {
+                        "label": labels[log.id],
+                        "due_date": fmt.date(log.due_date),
+                        "amount": fmt.amount(log.amount_residual, log.currency_id),
+                        "status": status,
+                        "overdue": days > 0,
+                    }
+                )
+                totals[log.currency_id] = totals.get(log.currency_id, 0.0) + (
+                    log.amount_residual
+                )
+            result[partner.id] = {
+                "items": items,
+                "totals": [
+                    format_amount(self.env, amount, currency, lang)
+                    for currency, amount in totals.items()
+                ],
+                "company": logs.company_id[:1] or self.env.company,
+            }
+        return result
 
     credit_grant_ids = fields.One2many(
         "credit.grant",
