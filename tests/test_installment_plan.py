@@ -374,6 +374,37 @@ class TestInstallmentPayments(InstallmentCommon):
             self.assertEqual(self.lines.mapped("state"), ["paid", "pending", "pending"])
             self.assertEqual(self.plan.amount_late, 0.0)
 
+    def test_plan_rows_can_be_updated_in_place(self):
+        """The plans' totals change daily: their table keeps free room on each
+        page and no index has a total as a key, so that PostgreSQL can update
+        those rows without touching any index (HOT). (The state appears only
+        in the predicate of the one-active-plan index; it changes once or
+        twice in a plan's life, when it is paid or cancelled.)"""
+        cr = self.env.cr
+        cr.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = 'installment_plan'::regclass"
+        )
+        self.assertIn("fillfactor=50", cr.fetchone()[0] or [])
+        cr.execute(
+            """SELECT DISTINCT att.attname
+                 FROM pg_index ix
+                 JOIN pg_attribute att
+                   ON att.attrelid = ix.indrelid AND att.attnum = ANY(ix.indkey)
+                WHERE ix.indrelid = 'installment_plan'::regclass"""
+        )
+        indexed = {row[0] for row in cr.fetchall()}
+        plan_model = self.env["installment.plan"]
+        moving = {
+            name
+            for name, field in plan_model._fields.items()
+            if field.store
+            and field.compute
+            and name not in ("name",)
+            and field.type != "many2one"
+        } | {"write_date", "write_uid", "cancelled"}
+        self.assertIn("amount_late", moving)
+        self.assertFalse(indexed & moving, "indexed columns that plan updates write")
+
     def test_customer_level_payment_across_invoices(self):
         other = self._invoice(400.0)
         other_plan = other.create_installment_plan(count=2, first_due_date="2026-01-25")

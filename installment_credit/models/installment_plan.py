@@ -83,14 +83,23 @@ class InstallmentPlan(models.Model):
         tracking=True,
         # Not indexed: three values, and the queries that filter on it use
         # "!= 'cancelled'" or go through the installments' own plan_state.
-        # An index here is one more write on every plan total update (the
-        # daily late flip updates thousands of plans; bench scenario 3).
+        # An index on a column that changes also rules out the in-place (HOT)
+        # updates init() prepares for.
     )
     line_ids = fields.One2many(
         "installment.plan.line", "plan_id", string="Installments", copy=False
     )
 
     def init(self):
+        # A plan is a row of totals rewritten by every payment, credit note
+        # and daily late flip, and the plans concerned sit side by side (the
+        # invoices of a billing run fall due together). Half of each page is
+        # kept free so that the new row versions fit on the same page: with
+        # no index on the columns that change, PostgreSQL then updates them
+        # in place of the index entries (HOT). At 1M installments this halves
+        # the plans' share of the daily flip (bench/RESULTS.md, scenario 3).
+        # It applies to the pages written from now on.
+        self.env.cr.execute(SQL("ALTER TABLE installment_plan SET (fillfactor = 50)"))
         # One non-cancelled plan per invoice, enforced by the database too.
         self.env.cr.execute(
             SQL(
