@@ -179,6 +179,21 @@ class TestReminderRules(InstallmentCommon):
             logs.filtered("invoice_id").message_id.res_id, plain.id, "linked note"
         )
 
+    def test_email_states_overdue_days_as_of_the_run_date(self):
+        """A run for a past day (the scheduler catching up) says how late the
+        items were on that day, not on the day the email is rendered."""
+        with freeze_time("2026-02-20"):
+            self.env["installment.reminder.rule"]._cron_send_reminders(
+                today="2026-02-13"
+            )
+        mail = self._mails(self.partner_a)
+        self.assertEqual(len(mail), 1)
+        self.assertEqual(
+            self._logs(plan_line_id=self.line1.id).rule_id, self.rule_after_3
+        )
+        self.assertIn("3 day(s) overdue", mail.body_html)
+        self.assertNotIn("10 day(s) overdue", mail.body_html)
+
     def test_batch_renders_each_customer_own_items_compiling_once(self):
         """The run computes the listed items of a whole batch at once and
         compiles the email body once: each email still lists only what its

@@ -301,39 +301,98 @@ class AccountMove(models.Model):
                 )
             values.append((fields.Date.to_date(due_date), currency.round(amount)))
         values.sort(key=lambda value: value[0])
+        self._installment_check_total(
+            values,
+            _(
+                "The installments add up to %(sum)s but %(due)s is due on "
+                "%(invoice)s: %(diff)s remains to allocate."
+            ),
+        )
+        return values
+
+    def _installment_check_total(self, values, message):
+        """Refuse ``[(due_date, amount)]`` that does not add up to the residual.
+
+        ``message`` is a translated text with the placeholders ``%(sum)s``,
+        ``%(due)s``, ``%(invoice)s`` and ``%(diff)s``.
+        """
+        currency = self.currency_id
         total = sum(amount for _date, amount in values)
         if currency.compare_amounts(total, self.amount_residual):
             raise UserError(
-                _(
-                    "The installments add up to %(sum)s but %(due)s is due on "
-                    "%(invoice)s: %(diff)s remains to allocate.",
-                    sum=currency.format(total),
-                    due=currency.format(self.amount_residual),
-                    invoice=self.display_name,
-                    diff=currency.format(self.amount_residual - total),
-                )
+                message
+                % {
+                    "sum": currency.format(total),
+                    "due": currency.format(self.amount_residual),
+                    "invoice": self.display_name,
+                    "diff": currency.format(self.amount_residual - total),
+                }
             )
-        return values
 
-    def _installment_plan_vals(self, values):
-        """Values of a plan for ``[(due_date, amount)]`` adding up to the residual."""
+    def _installment_plan_vals(self, values, fresh=False):
+        """Values of a plan for ``[(due_date, amount)]`` adding up to the
+        residual, and of its installments: ``(plan_vals, line_vals_list)``.
+
+        ``fresh`` is for an invoice being posted: nothing can have settled it
+        yet, so its stored totals and statuses are known and are included, and
+        the caller may spare their recomputation (``_installment_plans_from_terms``).
+        Otherwise what already settled the invoice is read, and the totals are
+        left to the ORM.
+        """
         self.ensure_one()
-        return {
-            "move_id": self.id,
-            "amount_total": self.amount_residual,
-            "credit_note_base": self._installment_settlements()["credit_notes"],
-            "line_ids": [
-                fields.Command.create(
-                    {"sequence": index, "due_date": due_date, "amount": amount}
-                )
-                for index, (due_date, amount) in enumerate(values, start=1)
-            ],
+        lines = [
+            {"sequence": index, "due_date": due_date, "amount": amount}
+            for index, (due_date, amount) in enumerate(values, start=1)
+        ]
+        plan = {"move_id": self.id, "amount_total": self.amount_residual}
+        if not fresh:
+            plan["credit_note_base"] = self._installment_settlements()["credit_notes"]
+            return plan, lines
+        today = fields.Date.context_today(self)
+        currency = self.currency_id
+        common = {
+            "partner_id": self.commercial_partner_id.id,
+            "company_id": self.company_id.id,
+            "currency_id": currency.id,
         }
+        for line in lines:
+            line.update(
+                common,
+                move_id=self.id,
+                amount_reduced=0.0,
+                amount_paid=0.0,
+                amount_residual=line["amount"],
+                date_paid=False,
+                state="late" if line["due_date"] < today else "pending",
+                plan_state="active",
+            )
+        plan.update(
+            common,
+            name=_("Installments of %s", self.name),
+            credit_note_base=0.0,
+            amount_reduced=0.0,
+            amount_paid=0.0,
+            amount_residual=self.amount_residual,
+            amount_late=currency.round(
+                sum(line["amount"] for line in lines if line["state"] == "late")
+            ),
+            next_due_date=values[0][0],
+            next_due_amount=values[0][1],
+            installment_count=len(values),
+            state="active",
+        )
+        return plan, lines
 
     def _installment_create_plan(self, values):
         """Create the plan from ``[(due_date, amount)]`` and log it on the invoice."""
         self.ensure_one()
-        plan = self.env["installment.plan"].create(self._installment_plan_vals(values))
+        plan_vals, line_vals_list = self._installment_plan_vals(values)
+        plan = self.env["installment.plan"].create(
+            dict(
+                plan_vals,
+                line_ids=[fields.Command.create(vals) for vals in line_vals_list],
+            )
+        )
         self.message_post(
             body=_(
                 "Installment plan created: %(count)s installments from %(first)s "
@@ -435,7 +494,6 @@ class AccountMove(models.Model):
         spared their recomputation (the costliest part of creating a plan).
         Later payments and credit notes recompute them as usual.
         """
-        today = fields.Date.context_today(self)
         plan_vals_list, schedules = [], []
         for move in self:
             currency = move.currency_id
@@ -451,58 +509,16 @@ class AccountMove(models.Model):
                 for due, amount in sorted(amounts.items())
                 if currency.compare_amounts(amount, 0) > 0
             ]
-            if currency.compare_amounts(
-                sum(amount for _due, amount in values), move.amount_residual
-            ):
-                raise UserError(
-                    _(
-                        "The payment term of %(invoice)s splits %(sum)s but %(due)s "
-                        "is due: check the payment term's lines.",
-                        invoice=move.display_name,
-                        sum=currency.format(sum(amount for _due, amount in values)),
-                        due=currency.format(move.amount_residual),
-                    )
-                )
-            lines = [
-                {
-                    "sequence": index,
-                    "due_date": due,
-                    "amount": amount,
-                    "amount_reduced": 0.0,
-                    "amount_paid": 0.0,
-                    "amount_residual": amount,
-                    "date_paid": False,
-                    "state": "late" if due < today else "pending",
-                    "plan_state": "active",
-                    "partner_id": move.commercial_partner_id.id,
-                    "move_id": move.id,
-                    "company_id": move.company_id.id,
-                    "currency_id": currency.id,
-                }
-                for index, (due, amount) in enumerate(values, start=1)
-            ]
-            schedules.append(lines)
-            plan_vals_list.append(
-                {
-                    "move_id": move.id,
-                    "name": _("Installments of %s", move.name),
-                    "partner_id": move.commercial_partner_id.id,
-                    "company_id": move.company_id.id,
-                    "currency_id": currency.id,
-                    "amount_total": move.amount_residual,
-                    "credit_note_base": 0.0,
-                    "amount_reduced": 0.0,
-                    "amount_paid": 0.0,
-                    "amount_residual": move.amount_residual,
-                    "amount_late": currency.round(
-                        sum(v["amount"] for v in lines if v["state"] == "late")
-                    ),
-                    "next_due_date": values[0][0],
-                    "next_due_amount": values[0][1],
-                    "installment_count": len(values),
-                    "state": "active",
-                }
+            move._installment_check_total(
+                values,
+                _(
+                    "The payment term of %(invoice)s splits %(sum)s but %(due)s "
+                    "is due: check the payment term's lines."
+                ),
             )
+            plan_vals, line_vals_list = move._installment_plan_vals(values, fresh=True)
+            plan_vals_list.append(plan_vals)
+            schedules.append(line_vals_list)
         Plan = self.env["installment.plan"].with_context(
             mail_create_nolog=True,
             mail_create_nosubscribe=True,

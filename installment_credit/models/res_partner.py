@@ -994,7 +994,7 @@ class ResPartner(models.Model):
         # payload rendered in this language, the others read the cursor's
         # cache (it lives as long as the run).
         cache = self.env.cr.cache.setdefault("installment_reminder_items", {})
-        key = (raw_payload, self.env.lang, fields.Date.context_today(self))
+        key = (raw_payload, self.env.lang)
         per_partner = cache.setdefault(key, {})
         if self.id not in per_partner:
             per_partner.update(self._installment_reminder_items_batch(raw_payload))
@@ -1021,7 +1021,6 @@ class ResPartner(models.Model):
             [log_id for partner in self for log_id in payload.get(partner.id, ())]
         ).with_prefetch(all_ids)
         labels = mine._reminder_labels()
-        today = fields.Date.context_today(self)
         formatters = {}
         result = {}
         for partner in self:
@@ -1032,7 +1031,9 @@ class ResPartner(models.Model):
             fmt = formatters[lang]
             items, totals = [], {}
             for log in logs.sorted(lambda log: (log.due_date, log.id)):
-                days = (today - log.due_date).days
+                # As of the day the reminder was sent (the run's date, which
+                # a catch-up run sets in the past), not of the rendering.
+                days = (log.date - log.due_date).days
                 if days > 0:
                     status = self.env._("%s day(s) overdue", days)
                 elif days == 0:
