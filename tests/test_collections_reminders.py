@@ -189,7 +189,8 @@ class TestReminderRules(InstallmentCommon):
         mail = self._mails(self.partner_a)
         self.assertEqual(len(mail), 1)
         self.assertEqual(
-            self._logs(plan_line_id=self.line1.id).rule_id, self.rule_after_3
+            self._logs(plan_line_id=self.line1.id, state="sent").rule_id,
+            self.rule_after_3,
         )
         self.assertIn("3 day(s) overdue", mail.body_html)
         self.assertNotIn("10 day(s) overdue", mail.body_html)
