@@ -86,13 +86,9 @@ class InstallmentReminderLog(models.Model):
         ),
     ]
 
-    def _reminder_label(self):
-        """How the target is named in emails and chatter notes."""
-        self.ensure_one()
-        return self._reminder_labels()[self.id]
-
     def _reminder_labels(self):
-        """``{log id: label}`` of :meth:`_reminder_label` for all of ``self``.
+        """``{log id: label}``: how each target is named in emails, chatter
+        notes and activities.
 
         An installment is named by its position in its plan: each plan's lines
         are read and sorted once for the whole batch, not once per log.

@@ -323,11 +323,8 @@ class InstallmentReminderRule(models.Model):
                     )
                     else "skipped"
                 )
-        rows = self._insert_reminder_logs(candidates, today, manual)
-        Log = self.env["installment.reminder.log"]
-        logs = Log.browse(log_id for log_id, _state in rows)
-        sent = Log.browse(log_id for log_id, state in rows if state == "sent")
-        sent = sent.with_prefetch(logs._prefetch_ids)
+        logs = self._claim_reminders(candidates, today, manual)
+        sent = logs.filtered(lambda log: log.state == "sent")
         if sent:
             # the email and the chatter note of each log, in one UPDATE
             self._write_log_links(
@@ -341,17 +338,16 @@ class InstallmentReminderRule(models.Model):
 
     def _claim_reminders(self, candidates, today, manual):
         """Insert the logs; a (rule, target) already logged, by this run or
-        by a concurrent one, is silently left out (ON CONFLICT DO NOTHING)."""
-        rows = self._insert_reminder_logs(candidates, today, manual)
-        return self.env["installment.reminder.log"].browse(row[0] for row in rows)
+        by a concurrent one, is silently left out (ON CONFLICT DO NOTHING).
 
-    def _insert_reminder_logs(self, candidates, today, manual):
-        """See :meth:`_claim_reminders`; returns the ``(id, state)`` of the
-        rows inserted. One array parameter per column: building one SQL
-        placeholder per value of thousands of rows costs more than the
-        insert itself."""
+        One array parameter per column: building one SQL placeholder per
+        value of thousands of rows costs more than the insert itself.
+
+        :return: the logs inserted, their state already in the cache
+        """
+        Log = self.env["installment.reminder.log"]
         if not candidates:
-            return []
+            return Log
         targets = {
             kind: [c["target_id"] if c["kind"] == kind else None for c in candidates]
             for kind in ("installment", "invoice")
@@ -371,7 +367,7 @@ class InstallmentReminderRule(models.Model):
         ]
         uid = self.env.uid
         now = SQL("(now() at time zone 'UTC')")
-        return self.env.execute_query(
+        rows = self.env.execute_query(
             SQL(
                 """
             INSERT INTO installment_reminder_log
@@ -393,6 +389,9 @@ class InstallmentReminderRule(models.Model):
                 now=now,
             )
         )
+        logs = Log.browse(row[0] for row in rows)
+        self.env.cache.update(logs, Log._fields["state"], [row[1] for row in rows])
+        return logs
 
     def _send_reminder_emails(self, logs):
         """One email per customer, through the mail queue, rendered with the
@@ -496,9 +495,9 @@ class InstallmentReminderRule(models.Model):
                     links[log_id] = message_per_record[record_id]
         return links
 
-    def _reminder_message_body(self, logs, labels=None, formatter=None):
-        labels = labels if labels is not None else logs._reminder_labels()
-        formatter = formatter or ReminderFormatter(self.env)
+    def _reminder_message_body(self, logs, labels, formatter):
+        """The chatter note of one document; ``labels`` and ``formatter`` are
+        the run's (``_reminder_labels()`` of its logs, a ``ReminderFormatter``)."""
         partner = logs[0].partner_id
         items = Markup("").join(
             Markup("<li>%s</li>")
