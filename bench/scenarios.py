@@ -298,7 +298,7 @@ def scenario_reminders(env, size):
             env.cr.execute("ANALYZE installment_reminder_log")
             before = env["mail.mail"].search_count([])
             start = time.perf_counter()
-            targets = env["installment.reminder.rule"]._cron_send_reminders(today=TODAY)
+            targets = env["installment.reminder.run"]._cron_send_reminders(today=TODAY)
             env.flush_all()
             times.append(time.perf_counter() - start)
             emails = env["mail.mail"].search_count([]) - before

@@ -17,7 +17,7 @@ class BillingCommon(AccountTestInvoicingCommon):
         cls.company.write(
             {
                 "account_use_credit_limit": True,
-                "credit_limit_policy": "block",
+                "billing_limit_policy": "block",
             }
         )
         cls.service = cls.env["product.product"].create(

@@ -57,7 +57,7 @@ class TestBillingCreditLimit(BillingCommon):
             self._invoice(1.0, partner=self.postpaid)
 
     def test_warn_policy_posts_with_odoo_banner(self):
-        self.company.credit_limit_policy = "warn"
+        self.company.billing_limit_policy = "warn"
         self._invoice(900.0, partner=self.postpaid)
         at_limit = self._invoice(100.0, partner=self.postpaid, post=False)
         self.assertFalse(at_limit.partner_credit_warning, "exactly at the limit")
@@ -79,9 +79,9 @@ class TestBillingCreditLimit(BillingCommon):
         self._invoice(1000.0, partner=self.postpaid)
         invoice = self._invoice(250.0, partner=self.postpaid, post=False)
         action = invoice.with_user(self.boss).action_post()
-        self.assertEqual(action["res_model"], "credit.limit.override")
+        self.assertEqual(action["res_model"], "billing.limit.override")
         self.assertEqual(invoice.state, "draft")
-        wizard = self.env["credit.limit.override"].browse(action["res_id"])
+        wizard = self.env["billing.limit.override"].browse(action["res_id"])
         self.assertIn(self.currency.format(250.0), wizard.message)
         wizard = wizard.with_user(self.boss)
         wizard.reason = "   "
@@ -100,7 +100,7 @@ class TestBillingCreditLimit(BillingCommon):
     def test_manager_override_for_prepaid_customer(self):
         invoice = self._invoice(150.0, post=False)  # balance 0, limit 100
         action = invoice.with_user(self.boss).action_post()
-        wizard = self.env["credit.limit.override"].browse(action["res_id"])
+        wizard = self.env["billing.limit.override"].browse(action["res_id"])
         self.assertIn("prepaid", wizard.message)
         wizard.with_user(self.boss).write({"reason": "Top-up promised today"})
         wizard.with_user(self.boss).action_confirm()
@@ -118,7 +118,7 @@ class TestBillingCreditLimit(BillingCommon):
                 installment_credit_override_limit=True
             ).action_post()
         with self.assertRaises(AccessError):
-            self.env["credit.limit.override"].with_user(self.clerk).create(
+            self.env["billing.limit.override"].with_user(self.clerk).create(
                 {"move_ids": invoice.ids, "reason": "please"}
             )
         self.assertEqual(invoice.state, "draft")
@@ -129,7 +129,7 @@ class TestBillingCreditLimit(BillingCommon):
         self.assertIn("cannot be negative", str(error.exception))
 
     def test_over_limit_filter(self):
-        self.company.credit_limit_policy = "warn"
+        self.company.billing_limit_policy = "warn"
         self._invoice(1200.0, partner=self.postpaid)
         Partner = self.env["res.partner"]
         self.assertIn(
@@ -142,9 +142,9 @@ class TestBillingCreditLimit(BillingCommon):
 
     def test_settings_and_form(self):
         settings = Form(self.env["res.config.settings"])
-        settings.credit_limit_policy = "warn"
+        settings.billing_limit_policy = "warn"
         settings.save()
-        self.assertEqual(self.company.credit_limit_policy, "warn")
+        self.assertEqual(self.company.billing_limit_policy, "warn")
         with Form(self.postpaid) as partner_form:
             partner_form.billing_mode = "prepaid"
         self.assertEqual(self.postpaid.billing_mode, "prepaid")

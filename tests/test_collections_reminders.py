@@ -52,7 +52,7 @@ class TestReminderRules(InstallmentCommon):
 
     def _run(self, date, **kwargs):
         with freeze_time(date):
-            return self.env["installment.reminder.rule"]._cron_send_reminders(**kwargs)
+            return self.env["installment.reminder.run"]._cron_send_reminders(**kwargs)
 
     def _logs(self, **domain):
         return self.env["installment.reminder.log"].search(
@@ -183,7 +183,7 @@ class TestReminderRules(InstallmentCommon):
         """A run for a past day (the scheduler catching up) says how late the
         items were on that day, not on the day the email is rendered."""
         with freeze_time("2026-02-20"):
-            self.env["installment.reminder.rule"]._cron_send_reminders(
+            self.env["installment.reminder.run"]._cron_send_reminders(
                 today="2026-02-13"
             )
         mail = self._mails(self.partner_a)
@@ -326,7 +326,7 @@ class TestReminderRules(InstallmentCommon):
             .sudo()
             .create({"cron_id": cron.id, "remaining": 0, "done": 0})
         )
-        Rule = type(self.env["installment.reminder.rule"])
+        Rule = type(self.env["installment.reminder.run"])
         original = Rule._process_candidates
         batches = []
 
@@ -336,7 +336,7 @@ class TestReminderRules(InstallmentCommon):
 
         with freeze_time("2026-02-10"), patch.object(Rule, "_process_candidates", spy):
             done = (
-                self.env["installment.reminder.rule"]
+                self.env["installment.reminder.run"]
                 .with_context(ir_cron_progress_id=progress.id)
                 ._cron_send_reminders(batch_size=3)
             )
@@ -361,7 +361,7 @@ class TestReminderRules(InstallmentCommon):
             self._invoice(100.0, partner=partner).create_installment_plan(
                 count=1, first_due_date="2026-02-10"
             )
-        Rule = self.env["installment.reminder.rule"]
+        Rule = self.env["installment.reminder.run"]
         with (
             patch.object(self.env.cr, "commit") as commit,
             patch("odoo.modules.module.current_test", False),
@@ -391,7 +391,7 @@ class TestReminderRules(InstallmentCommon):
             "amount_residual": 300.0,
             "state": "sent",
         }
-        Rule = self.env["installment.reminder.rule"]
+        Rule = self.env["installment.reminder.run"]
         first = Rule._claim_reminders([candidate], self.line1.due_date, False)
         self.assertEqual(len(first), 1)
         self.assertFalse(Rule._claim_reminders([candidate], self.line1.due_date, False))

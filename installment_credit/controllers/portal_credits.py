@@ -78,8 +78,7 @@ class CreditPortal(InstallmentPortal):
                 "consumptions": consumptions,
                 "pager": pager,
                 "billing_partner": billing,
-                "show_prepaid": "billing_mode" in billing._fields
-                and billing.billing_mode == "prepaid",
+                "show_prepaid": billing.billing_mode == "prepaid",
             }
         )
         return request.render("installment_credit.portal_my_credits", values)

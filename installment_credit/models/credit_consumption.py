@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import create_index
 
@@ -116,6 +116,141 @@ class CreditConsumption(models.Model):
                         total=total,
                     )
                 )
+
+    # ------------------------------------------------------------------
+    # The one service that spends units (res.partner.consume_credits)
+    # ------------------------------------------------------------------
+    @api.model
+    def _consume(
+        self,
+        partner,
+        credit_type,
+        quantity,
+        reference=None,
+        idempotency_key=None,
+        date=None,
+        description=None,
+    ):
+        """Spend ``quantity`` units of ``credit_type`` for ``partner``, first
+        expiring first (see ``res.partner.consume_credits``)."""
+        self._check_ledger_rights()
+        partner = partner.commercial_partner_id
+        partner.ensure_one()
+        if isinstance(credit_type, int):
+            credit_type = self.env["credit.type"].browse(credit_type)
+        credit_type = credit_type.with_context(active_test=False).exists()
+        if len(credit_type) != 1:
+            raise UserError(_("Give exactly one existing credit type to consume."))
+        if not credit_type.active:
+            raise UserError(
+                _(
+                    "Credit type %(type)s is archived: its units cannot be consumed.",
+                    type=credit_type.name,
+                )
+            )
+        credit_type._check_quantity(quantity)
+        quantity = credit_type._round(quantity)
+        company = credit_type.company_id
+        date = fields.Date.to_date(date) or fields.Date.context_today(self)
+        # The caller's rights were checked above (group, and record rules while
+        # reading the type and the partner); the ledger itself is read-only.
+        Consumption = self.env["credit.consumption"].sudo()
+
+        if idempotency_key:
+            existing = Consumption.search(
+                [
+                    ("company_id", "=", company.id),
+                    ("idempotency_key", "=", idempotency_key),
+                ],
+                limit=1,
+            )
+            if existing:
+                if (
+                    existing.partner_id != partner
+                    or existing.credit_type_id != credit_type
+                    or credit_type._compare(existing.quantity, quantity)
+                ):
+                    raise UserError(
+                        _(
+                            "Idempotency key %(key)s was already used for "
+                            "%(qty)s %(unit)s of %(type)s for %(partner)s: this "
+                            "is a different request, use a new key.",
+                            key=idempotency_key,
+                            qty=existing.credit_type_id._format(existing.quantity),
+                            unit=existing.credit_type_id.unit_name,
+                            type=existing.credit_type_id.name,
+                            partner=existing.partner_id.display_name,
+                        )
+                    )
+                return self.env["credit.consumption"].browse(existing.id)
+
+        Grant = self.env["credit.grant"].sudo()
+        grants, available = Grant._lock_fefo(
+            partner, credit_type, company, date, quantity
+        )
+        if credit_type._compare(available, quantity) < 0:
+            if not grants and not Grant.search_count(
+                [
+                    ("partner_id", "=", partner.id),
+                    ("credit_type_id", "=", credit_type.id),
+                ],
+                limit=1,
+            ):
+                raise UserError(
+                    _(
+                        "%(partner)s has no %(type)s credits: sell them a package "
+                        "first.",
+                        partner=partner.display_name,
+                        type=credit_type.name,
+                    )
+                )
+            raise UserError(
+                _(
+                    "Not enough %(type)s for %(partner)s: %(requested)s %(unit)s "
+                    "requested, %(available)s %(unit)s available on %(date)s.",
+                    type=credit_type.name,
+                    partner=partner.display_name,
+                    requested=credit_type._format(quantity),
+                    available=credit_type._format(available),
+                    unit=credit_type.unit_name,
+                    date=date,
+                )
+            )
+
+        allocations = []
+        to_allocate = quantity
+        for grant in grants:
+            if credit_type._compare(to_allocate, 0.0) <= 0:
+                break
+            take = min(grant.quantity_remaining, to_allocate)
+            if credit_type._compare(take, 0.0) <= 0:
+                continue
+            take = credit_type._round(take)
+            allocations.append(Command.create({"grant_id": grant.id, "quantity": take}))
+            to_allocate = credit_type._round(to_allocate - take)
+
+        vals = {
+            "partner_id": partner.id,
+            "company_id": company.id,
+            "credit_type_id": credit_type.id,
+            "quantity": quantity,
+            "date": date,
+            "description": description,
+            "idempotency_key": idempotency_key or False,
+            "allocation_ids": allocations,
+        }
+        if isinstance(reference, models.BaseModel):
+            reference.ensure_one()
+            vals.update(
+                reference=reference.display_name,
+                res_model=reference._name,
+                res_id=reference.id,
+            )
+        else:
+            vals["reference"] = reference or False
+        consumption = Consumption.create(vals)
+        consumption._check_allocations()
+        return self.env["credit.consumption"].browse(consumption.id)
 
     def action_reverse(self):
         """Give the units of these consumptions back to the grants they came from.

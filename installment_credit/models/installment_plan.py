@@ -73,7 +73,7 @@ class InstallmentPlan(models.Model):
     next_due_date = fields.Date(compute="_compute_amounts", store=True)
     next_due_amount = fields.Monetary(compute="_compute_amounts", store=True)
     installment_count = fields.Integer(
-        string="Installments", compute="_compute_amounts", store=True
+        string="Number of Installments", compute="_compute_amounts", store=True
     )
     cancelled = fields.Boolean(readonly=True, copy=False)
     state = fields.Selection(
@@ -123,7 +123,7 @@ class InstallmentPlan(models.Model):
     )
     def _compute_amounts(self):
         for plan in self:
-            lines = plan.line_ids.sorted(lambda line: (line.sequence, line.due_date))
+            lines = plan.line_ids.sorted()
             open_lines = lines.filtered(lambda line: line.state != "paid")
             plan.amount_reduced = sum(lines.mapped("amount_reduced"))
             plan.amount_paid = sum(lines.mapped("amount_paid"))
@@ -198,36 +198,48 @@ class InstallmentPlan(models.Model):
             raise UserError(
                 _("%s is not active: there is nothing to remind.", self.display_name)
             )
-        rules = self.env["installment.reminder.rule"]
-        logs = rules._send_now(
+        reminders = self.env["installment.reminder.run"]
+        logs = reminders._send_now(
             self.partner_id,
             plan_lines=self.line_ids.filtered(lambda line: line.state != "paid"),
         )
-        return rules._send_now_notification(logs)
+        return reminders._send_now_notification(logs)
 
     # ------------------------------------------------------------------
     # Services
     # ------------------------------------------------------------------
 
-    def _get_amount_due(self, date=None):
-        """Amount the customer should pay now: late + due by ``date``, else
-        the next installment."""
+    def _get_payment_proposal(self, date=None):
+        """What the customer should pay now, for every screen that proposes a
+        payment (Register Payment, the portal's Pay): the late installments
+        and those due by ``date``, else the next installment.
+
+        :return: dict with ``amount`` (plan currency), ``mode`` (``overdue``
+            when something is due by ``date``, else ``next``), ``due_date``
+            (of the first installment proposed) and ``is_last`` (a single
+            installment is left to pay)
+        """
         self.ensure_one()
         date = date or fields.Date.context_today(self)
-        open_lines = self.line_ids.filtered(lambda line: line.state != "paid").sorted(
-            lambda line: (line.sequence, line.due_date)
-        )
+        open_lines = self.line_ids.filtered(lambda line: line.state != "paid").sorted()
         due = open_lines.filtered(lambda line: line.due_date <= date)
         if due:
-            return self.currency_id.round(sum(due.mapped("amount_residual")))
-        return open_lines[:1].amount_residual
+            amount = self.currency_id.round(sum(due.mapped("amount_residual")))
+        else:
+            amount = open_lines[:1].amount_residual
+        return {
+            "amount": amount,
+            "mode": "overdue" if due else "next",
+            "due_date": (due or open_lines)[:1].due_date,
+            "is_last": len(open_lines) <= 1,
+        }
 
     def _rebalance_after_edit(self, line, new_amount):
         """Give ``line`` ``new_amount`` and spread the difference evenly over
         the later installments the user has not edited themselves."""
         self.ensure_one()
         currency = self.currency_id
-        lines = self.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date, rec.id))
+        lines = self.line_ids.sorted()
         position = list(lines).index(line)
         flexible = lines[position + 1 :].filtered(
             lambda rec: not rec.is_manual and rec.state not in ("paid", "partial")

@@ -57,7 +57,9 @@ class InstallmentPlanLine(models.Model):
     company_id = fields.Many2one(
         "res.company", related="plan_id.company_id", store=True, index=True
     )
-    plan_state = fields.Selection(related="plan_id.state", store=True)
+    plan_state = fields.Selection(
+        related="plan_id.state", string="Plan Status", store=True
+    )
     invoice_user_id = fields.Many2one(
         "res.users", string="Salesperson", related="move_id.invoice_user_id"
     )
@@ -89,7 +91,7 @@ class InstallmentPlanLine(models.Model):
         """
         today = fields.Date.context_today(self)
         for plan in self.plan_id:
-            lines = plan.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date))
+            lines = plan.line_ids.sorted()
             currency = plan.currency_id
             settlements = plan.move_id._installment_settlements()
             settled = plan.amount_total - plan.move_id.amount_residual
@@ -160,7 +162,7 @@ class InstallmentPlanLine(models.Model):
 
     def _get_position(self):
         self.ensure_one()
-        lines = self.plan_id.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date))
+        lines = self.plan_id.line_ids.sorted()
         return list(lines).index(self) + 1
 
     def write(self, vals):
@@ -168,9 +170,7 @@ class InstallmentPlanLine(models.Model):
             {"amount", "due_date"} & set(vals)
         ):
             return super().write(vals)
-        for line in self.sorted(
-            lambda rec: (rec.plan_id.id, rec.sequence, rec.due_date)
-        ):
+        for line in self.sorted():
             line._edit_installment(vals)
         other = {k: v for k, v in vals.items() if k not in ("amount", "due_date")}
         return super().write(other) if other else True
@@ -240,7 +240,7 @@ class InstallmentPlanLine(models.Model):
     def _check_due_date_order(self, new_date):
         if not new_date:
             raise UserError(_("An installment needs a due date."))
-        lines = self.plan_id.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date))
+        lines = self.plan_id.line_ids.sorted()
         position = list(lines).index(self)
         previous = lines[position - 1] if position else False
         following = lines[position + 1] if position + 1 < len(lines) else False
@@ -338,7 +338,7 @@ class InstallmentPlanLine(models.Model):
         The installment core only flips states; the reminder rules run here,
         over every target that fell due (these late installments included,
         as the "overdue" rules see them), so that the daily action sends one
-        email per customer. See ``installment.reminder.rule._cron_send_reminders``.
+        email per customer. See ``installment.reminder.run._cron_send_reminders``.
         """
-        self.env["installment.reminder.rule"]._cron_send_reminders()
+        self.env["installment.reminder.run"]._cron_send_reminders()
         return self

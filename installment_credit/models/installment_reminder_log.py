@@ -8,7 +8,7 @@ class InstallmentReminderLog(models.Model):
     The unique constraints make the reminder run idempotent: a target gets a
     given rule at most once, whether the run is repeated, caught up after a
     missed day, resumed after a crash or raced by a manual send. Rows are
-    written by ``installment.reminder.rule._claim_reminders`` only.
+    written by ``installment.reminder.run._claim_reminders`` only.
     """
 
     _name = "installment.reminder.log"
@@ -95,7 +95,7 @@ class InstallmentReminderLog(models.Model):
         """
         positions = {}
         for plan in self.plan_line_id.plan_id:
-            lines = plan.line_ids.sorted(lambda rec: (rec.sequence, rec.due_date))
+            lines = plan.line_ids.sorted()
             count = len(lines)
             for position, line in enumerate(lines, start=1):
                 positions[line.id] = (position, count)

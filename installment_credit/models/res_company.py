@@ -11,6 +11,9 @@ from ..tools import schedule
 class ResCompany(models.Model):
     _inherit = "res.company"
 
+    # Fields, one block per capability
+
+    # Installment agreements: due dates on non-working days
     installment_working_day_policy = fields.Selection(
         [
             ("keep", "Keep the date"),
@@ -24,6 +27,59 @@ class ResCompany(models.Model):
         "or a public holiday of the company's working calendar.",
     )
 
+    # Prepaid and postpaid customers
+    billing_limit_policy = fields.Selection(
+        [("warn", "Warn"), ("block", "Block")],
+        default="warn",
+        required=True,
+        help="Warn: Odoo's banner on draft invoices of customers over their credit "
+        "limit. Block: posting an invoice that takes a postpaid customer above the "
+        "limit is refused (managers may override with a reason).",
+    )
+    prepayment_account_id = fields.Many2one(
+        "account.account",
+        string="Customer Prepayment Account",
+        check_company=True,
+        domain="[('account_type', 'in', ('liability_current', "
+        "'liability_non_current'))]",
+        help="Liability account holding what prepaid customers paid in advance and "
+        "have not used yet. Its partner balance is the prepaid balance.",
+    )
+    prepaid_product_id = fields.Many2one(
+        "product.product",
+        string="Prepaid Credit Product",
+        check_company=True,
+        help="Service sold on top-up invoices. Its income account must be the "
+        "customer prepayment account.",
+    )
+    prepaid_journal_id = fields.Many2one(
+        "account.journal",
+        string="Prepaid Settlement Journal",
+        check_company=True,
+        domain="[('type', '=', 'general')]",
+        help="Miscellaneous journal for the entries settling prepaid customers' "
+        "invoices from their balance. Defaults to the first miscellaneous journal.",
+    )
+
+    # Credit packages
+    credit_availability = fields.Selection(
+        [("posted", "When the invoice is posted"), ("paid", "When it is paid")],
+        string="Credits usable",
+        default="posted",
+        required=True,
+        help="When the units of a credit package sold on a customer invoice can be "
+        "consumed.",
+    )
+    credit_expiry_notice_days = fields.Integer(
+        string="Expiry notice (days)",
+        default=7,
+        help="Customers get one email per grant this many days before it expires "
+        "(0: no email).",
+    )
+
+    # ------------------------------------------------------------------
+    # Installment agreements: working days
+    # ------------------------------------------------------------------
     def _installment_working_day_predicate(self, date_from, date_to):
         """A ``date -> bool`` telling whether the company works that day.
 
@@ -73,39 +129,6 @@ class ResCompany(models.Model):
     # ------------------------------------------------------------------
     # Prepaid and postpaid customers
     # ------------------------------------------------------------------
-    credit_limit_policy = fields.Selection(
-        [("warn", "Warn"), ("block", "Block")],
-        default="warn",
-        required=True,
-        help="Warn: Odoo's banner on draft invoices of customers over their credit "
-        "limit. Block: posting an invoice that takes a postpaid customer above the "
-        "limit is refused (managers may override with a reason).",
-    )
-    prepayment_account_id = fields.Many2one(
-        "account.account",
-        string="Customer Prepayment Account",
-        check_company=True,
-        domain="[('account_type', 'in', ('liability_current', "
-        "'liability_non_current'))]",
-        help="Liability account holding what prepaid customers paid in advance and "
-        "have not used yet. Its partner balance is the prepaid balance.",
-    )
-    prepaid_product_id = fields.Many2one(
-        "product.product",
-        string="Prepaid Credit Product",
-        check_company=True,
-        help="Service sold on top-up invoices. Its income account must be the "
-        "customer prepayment account.",
-    )
-    prepaid_journal_id = fields.Many2one(
-        "account.journal",
-        string="Prepaid Settlement Journal",
-        check_company=True,
-        domain="[('type', '=', 'general')]",
-        help="Miscellaneous journal for the entries settling prepaid customers' "
-        "invoices from their balance. Defaults to the first miscellaneous journal.",
-    )
-
     @api.constrains("prepayment_account_id", "prepaid_product_id")
     def _check_prepaid_configuration(self):
         for company in self:
@@ -166,21 +189,9 @@ class ResCompany(models.Model):
             limit=1,
         )
 
-    credit_availability = fields.Selection(
-        [("posted", "When the invoice is posted"), ("paid", "When it is paid")],
-        string="Credits usable",
-        default="posted",
-        required=True,
-        help="When the units of a credit package sold on a customer invoice can be "
-        "consumed.",
-    )
-    credit_expiry_notice_days = fields.Integer(
-        string="Expiry notice (days)",
-        default=7,
-        help="Customers get one email per grant this many days before it expires "
-        "(0: no email).",
-    )
-
+    # ------------------------------------------------------------------
+    # Credit packages
+    # ------------------------------------------------------------------
     @api.constrains("credit_expiry_notice_days")
     def _check_credit_expiry_notice_days(self):
         for company in self:

@@ -4,13 +4,14 @@ from odoo import fields, models
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
+    # Installment agreements
     installment_working_day_policy = fields.Selection(
         related="company_id.installment_working_day_policy", readonly=False
     )
 
     # Prepaid and postpaid customers
-    credit_limit_policy = fields.Selection(
-        related="company_id.credit_limit_policy", readonly=False
+    billing_limit_policy = fields.Selection(
+        related="company_id.billing_limit_policy", readonly=False
     )
     prepayment_account_id = fields.Many2one(
         related="company_id.prepayment_account_id", readonly=False
@@ -22,6 +23,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.prepaid_journal_id", readonly=False
     )
 
+    # Credit packages
     credit_availability = fields.Selection(
         related="company_id.credit_availability", readonly=False
     )

@@ -317,18 +317,14 @@ SELECT aged.id::bigint * 100000 + (%(as_of)s::date - DATE '1970-01-01') AS id,
 
     @api.depends("partner_id")
     def _compute_billing_mode(self):
-        has_mode = "billing_mode" in self.env["res.partner"]._fields
         for row in self:
-            mode = has_mode and row.partner_id.billing_mode
-            row.billing_mode = mode or "postpaid"
+            row.billing_mode = row.partner_id.billing_mode or "postpaid"
 
     def _search_billing_mode(self, operator, value):
         if operator not in ("=", "!=", "in", "not in"):
             return [("id", "=", False)]
         values = {value} if isinstance(value, str) else set(value or ())
         wanted = values if operator in ("=", "in") else {"postpaid", "prepaid"} - values
-        if "billing_mode" not in self.env["res.partner"]._fields:
-            return [] if "postpaid" in wanted else [("id", "=", False)]
         domain = [("partner_id.billing_mode", "in", list(wanted))]
         if "postpaid" in wanted:
             domain = ["|", ("partner_id.billing_mode", "=", False), *domain]

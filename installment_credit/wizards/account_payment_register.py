@@ -15,20 +15,16 @@ class AccountPaymentRegister(models.TransientModel):
         plan = move.installment_plan_id if len(move) == 1 else False
         if not plan or plan.state != "active":
             return values
-        due = plan._get_amount_due(self.payment_date)
-        if plan.currency_id.is_zero(due):
+        proposal = plan._get_payment_proposal(self.payment_date)
+        if plan.currency_id.is_zero(proposal["amount"]):
             return values
         amount = plan.currency_id._convert(
-            due, self.currency_id, self.company_id, self.payment_date
-        )
-        has_late = any(
-            line.due_date <= self.payment_date and line.state != "paid"
-            for line in plan.line_ids
+            proposal["amount"], self.currency_id, self.company_id, self.payment_date
         )
         values.update(
             amount_by_default=amount,
             amount_for_difference=amount,
-            installment_mode="overdue" if has_late else "next",
+            installment_mode=proposal["mode"],
             lines=lines,
         )
         return values

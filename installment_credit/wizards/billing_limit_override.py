@@ -7,8 +7,8 @@ from odoo.exceptions import AccessError, UserError
 from ..models.account_move import OVERRIDE_LIMIT_KEY
 
 
-class CreditLimitOverride(models.TransientModel):
-    _name = "credit.limit.override"
+class BillingLimitOverride(models.TransientModel):
+    _name = "billing.limit.override"
     _description = "Post invoices beyond the credit limit"
 
     move_ids = fields.Many2many("account.move", required=True)

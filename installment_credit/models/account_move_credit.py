@@ -1,0 +1,309 @@
+from collections import defaultdict
+
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+
+class AccountMove(models.Model):
+    """Credit packages sold on invoices: grants at posting (or payment),
+    units taken back by credit notes and by a reset to draft."""
+
+    _inherit = "account.move"
+
+    credit_grant_ids = fields.One2many(
+        "credit.grant",
+        "move_id",
+        string="Credit grants",
+        readonly=True,
+        groups="installment_credit.group_installment_user",
+    )
+    credit_grant_count = fields.Integer(
+        compute="_compute_credit_grant_count",
+        groups="installment_credit.group_installment_user",
+    )
+
+    def _compute_credit_grant_count(self):
+        counts = dict(
+            self.env["credit.grant"]._read_group(
+                [("move_id", "in", self.ids)], ["move_id"], ["__count"]
+            )
+        )
+        for move in self:
+            move.credit_grant_count = counts.get(move, 0)
+
+    def action_view_credit_grants(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "installment_credit.credit_grant_action"
+        )
+        action["domain"] = [("move_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------------
+    # Hooks
+    # ------------------------------------------------------------------
+    def _credit_after_post(self):
+        """Grants for package invoices (posted mode), cancellations for their
+        credit notes."""
+        posted = self
+        invoices = posted.filtered(
+            lambda m: (
+                m.move_type == "out_invoice"
+                and m.company_id.credit_availability == "posted"
+            )
+        )
+        invoices._credit_create_grants()
+        refunds = posted.filtered(
+            lambda m: m.move_type == "out_refund" and m.reversed_entry_id
+        )
+        refunds._credit_cancel_refunded()
+
+    def _invoice_paid_hook(self):
+        # Odoo calls this hook once per transition to paid / in payment, from
+        # the reconciliation itself (payment, statement line, manual matching):
+        # more robust than watching the stored payment_state, which the ORM
+        # recomputes without going through write(). Creation is idempotent
+        # (lines already granted are skipped), so in_payment -> paid is harmless.
+        res = super()._invoice_paid_hook()
+        self.filtered(
+            lambda m: (
+                m.move_type == "out_invoice"
+                and m.state == "posted"
+                and m.company_id.credit_availability == "paid"
+            )
+        )._credit_create_grants()
+        return res
+
+    # ------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------
+    def _credit_package_lines(self):
+        """Map invoice line -> credit.package for lines selling a package."""
+        lines = self.invoice_line_ids.filtered(
+            lambda line: line.display_type == "product" and line.product_id
+        )
+        if not lines:
+            return {}
+        packages = (
+            self.env["credit.package"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("product_id", "in", lines.product_id.ids)])
+        )
+        by_product = {package.product_id: package for package in packages}
+        return {
+            line: by_product[line.product_id]
+            for line in lines
+            if line.product_id in by_product
+        }
+
+    def _credit_check_packages(self):
+        """Before posting: packages sold must be sellable, recharges need a
+        running subscription of each of their types."""
+        Grant = self.env["credit.grant"].sudo()
+        for move in self.filtered(lambda m: m.move_type == "out_invoice"):
+            for line, package in move._credit_package_lines().items():
+                package._check_sellable()
+                if line.quantity <= 0:
+                    raise UserError(
+                        _(
+                            "Invoice %(invoice)s sells %(qty)s of package %(package)s: "
+                            "sell a positive quantity (use a credit note to take "
+                            "units back).",
+                            invoice=move.display_name,
+                            qty=line.quantity,
+                            package=package.name,
+                        )
+                    )
+                if package.company_id != move.company_id:
+                    raise UserError(
+                        _(
+                            "Package %(package)s belongs to company %(company)s: "
+                            "sell it from that company.",
+                            package=package.name,
+                            company=package.company_id.name,
+                        )
+                    )
+                if package.package_kind != "recharge":
+                    continue
+                date = move.invoice_date or fields.Date.context_today(self)
+                for ctype in package.line_ids.credit_type_id:
+                    if not Grant._current_subscription_expiry(
+                        move.commercial_partner_id, ctype, move.company_id, date
+                    ):
+                        raise UserError(
+                            _(
+                                "Recharge %(package)s on %(invoice)s adds %(type)s "
+                                "to the current subscription of %(partner)s, who "
+                                "has none on %(date)s: sell a subscription first.",
+                                package=package.name,
+                                invoice=move.display_name,
+                                type=ctype.name,
+                                partner=move.commercial_partner_id.display_name,
+                                date=date,
+                            )
+                        )
+
+    def _credit_refunded_quantities(self):
+        """Package quantities already refunded by posted credit notes."""
+        self.ensure_one()
+        refunded = defaultdict(float)
+        for refund in self.reversal_move_ids.filtered(lambda m: m.state == "posted"):
+            for line, package in refund._credit_package_lines().items():
+                refunded[package] += line.quantity
+        return refunded
+
+    def _credit_create_grants(self):
+        """Create the grants of the packages sold on these posted invoices.
+
+        Idempotent: invoice lines that already have grants are skipped. Net of
+        credit notes posted before (availability on payment)."""
+        Grant = self.env["credit.grant"].sudo()
+        for move in self:
+            package_lines = move._credit_package_lines()
+            if not package_lines:
+                continue
+            done_lines = Grant.search(
+                [
+                    ("move_line_id", "in", [line.id for line in package_lines]),
+                    ("state", "!=", "cancelled"),
+                ]
+            ).move_line_id
+            refunded = move._credit_refunded_quantities()
+            partner = move.commercial_partner_id
+            date = move.invoice_date or move.date
+            vals_list = []
+            for line, package in package_lines.items():
+                sold = line.quantity
+                if refunded[package] > 0:
+                    taken = min(sold, refunded[package])
+                    refunded[package] -= taken
+                    sold -= taken
+                if line in done_lines or sold <= 0:
+                    continue
+                if package.package_kind == "subscription":
+                    start = Grant._subscription_chain_start(partner, package, date)
+                    expiry = package._get_expiry(start)
+                for pline in package.line_ids:
+                    ctype = pline.credit_type_id
+                    if package.package_kind == "recharge":
+                        start = date
+                        # The subscription may have ended between posting and
+                        # payment: the recharge then lives its own validity.
+                        expiry = Grant._current_subscription_expiry(
+                            partner, ctype, move.company_id, date
+                        ) or package._get_expiry(date)
+                    quantity = ctype._round(pline.quantity * sold)
+                    if ctype._compare(quantity, 0.0) <= 0:
+                        continue
+                    vals_list.append(
+                        {
+                            "partner_id": partner.id,
+                            "company_id": move.company_id.id,
+                            "credit_type_id": ctype.id,
+                            "package_id": package.id,
+                            "move_line_id": line.id,
+                            "move_id": move.id,
+                            "quantity": quantity,
+                            "date_start": start,
+                            "date_expiry": expiry,
+                        }
+                    )
+            if vals_list:
+                Grant.create(vals_list)
+                Grant.flush_model()
+
+    def _credit_cancel_refunded(self):
+        """Cancel the unused units refunded by these credit notes, refusing when
+        the customer already consumed more than what remains."""
+        for refund in self:
+            invoice = refund.reversed_entry_id
+            grants = invoice.sudo().credit_grant_ids.filtered(
+                lambda g: g.state != "cancelled"
+            )
+            if not grants:
+                # Nothing granted yet (availability on payment): the refunded
+                # quantity is deducted when the invoice gets paid.
+                continue
+            grants._lock_for_update()
+            to_cancel = defaultdict(float)
+            for line, package in refund._credit_package_lines().items():
+                for pline in package.line_ids:
+                    to_cancel[package, pline.credit_type_id] += (
+                        pline.quantity * line.quantity
+                    )
+            for (package, ctype), quantity in to_cancel.items():
+                quantity = ctype._round(quantity)
+                candidates = grants.filtered(
+                    lambda g, p=package, t=ctype: (
+                        g.package_id == p
+                        and g.credit_type_id == t
+                        and g.state == "active"
+                    )
+                ).sorted(lambda g: (g.date_expiry, g.id), reverse=True)
+                available = ctype._round(sum(candidates.mapped("quantity_remaining")))
+                if ctype._compare(quantity, available) > 0:
+                    raise UserError(
+                        _(
+                            "Credit note %(refund)s cancels %(qty)s %(unit)s of "
+                            "%(type)s sold on %(invoice)s, but only %(available)s "
+                            "%(unit)s remain unused (the rest was consumed or has "
+                            "expired). Reduce the quantity refunded.",
+                            refund=refund.display_name,
+                            qty=ctype._format(quantity),
+                            unit=ctype.unit_name,
+                            type=ctype.name,
+                            invoice=invoice.display_name,
+                            available=ctype._format(available),
+                        )
+                    )
+                for grant in candidates:
+                    if ctype._compare(quantity, 0.0) <= 0:
+                        break
+                    take = min(grant.quantity_remaining, quantity)
+                    grant.quantity_cancelled = ctype._round(
+                        grant.quantity_cancelled + take
+                    )
+                    quantity = ctype._round(quantity - take)
+
+    def _credit_release_on_draft(self):
+        """Resetting to draft withdraws the invoice's unused units; refused once
+        some were consumed, or for a credit note that cancelled units."""
+        moves = self.filtered(lambda m: m.state == "posted")
+        grants = moves.sudo().credit_grant_ids.filtered(
+            lambda g: g.state != "cancelled"
+        )
+        if grants:
+            grants._lock_for_update()
+            used = grants.filtered(
+                lambda g: not g.credit_type_id._is_zero(g.quantity_consumed)
+            )
+            if used:
+                raise UserError(
+                    _(
+                        "Units sold on %(invoice)s were already consumed: the "
+                        "invoice cannot be reset to draft. Issue a credit note for "
+                        "the unused units instead.",
+                        invoice=used[0].move_id.display_name,
+                    )
+                )
+            for grant in grants:
+                grant.quantity_cancelled = grant.quantity
+        # Once the invoice has grants, they reflect this credit note (units
+        # cancelled, or granted net of it when availability is on payment).
+        refunds = moves.filtered(
+            lambda m: (
+                m.move_type == "out_refund"
+                and m.reversed_entry_id.sudo().credit_grant_ids
+                and m._credit_package_lines()
+            )
+        )
+        if refunds:
+            raise UserError(
+                _(
+                    "Credit note %(refund)s took back credit units: it cannot be "
+                    "reset to draft. Sell the package again on a new invoice.",
+                    refund=refunds[0].display_name,
+                )
+            )

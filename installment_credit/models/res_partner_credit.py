@@ -1,0 +1,244 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import Command, _, api, fields, models
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    credit_grant_ids = fields.One2many(
+        "credit.grant",
+        "partner_id",
+        string="Credit grants",
+        readonly=True,
+        groups="installment_credit.group_installment_user",
+    )
+    credit_consumption_ids = fields.One2many(
+        "credit.consumption",
+        "partner_id",
+        string="Credit consumptions",
+        readonly=True,
+        groups="installment_credit.group_installment_user",
+    )
+    credit_balance_ids = fields.One2many(
+        "credit.report.balance",
+        "partner_id",
+        string="Credit balance",
+        readonly=True,
+        groups="installment_credit.group_installment_user",
+    )
+    credit_grant_count = fields.Integer(
+        string="Credits",
+        compute="_compute_credit_grant_count",
+        groups="installment_credit.group_installment_user",
+    )
+
+    def _compute_credit_grant_count(self):
+        counts = dict(
+            self.env["credit.grant"]._read_group(
+                [
+                    ("partner_id", "in", self.commercial_partner_id.ids),
+                    ("state", "=", "active"),
+                ],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.credit_grant_count = counts.get(partner.commercial_partner_id, 0)
+
+    # ------------------------------------------------------------------
+    # Service API
+    # ------------------------------------------------------------------
+    def consume_credits(
+        self,
+        credit_type,
+        quantity,
+        reference=None,
+        idempotency_key=None,
+        date=None,
+        description=None,
+    ):
+        """Spend ``quantity`` units of ``credit_type`` for this customer.
+
+        Units come from the customer's active grants usable on ``date``, nearest
+        expiry first, then oldest start (FEFO). The grants are locked for the
+        rest of the transaction, so concurrent calls for the same customer and
+        type serialize and can never overdraw.
+
+        :param credit_type: ``credit.type`` record or id (active).
+        :param float quantity: positive, a multiple of the type's rounding.
+        :param reference: free text, or a record (stored as a link to it).
+        :param str idempotency_key: unique per company; calling again with the
+            same key and the same customer, type and quantity returns the first
+            consumption and spends nothing more.
+        :param date: consumption date (default: today).
+        :param str description: optional label.
+        :return: the ``credit.consumption`` record.
+        :raises UserError: bad quantity, archived type, no grants of that type,
+            not enough units (the message gives requested and available), or a
+            key reused for a different request. Nothing is written then.
+        """
+        self.ensure_one()
+        return self.env["credit.consumption"]._consume(
+            self,
+            credit_type,
+            quantity,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            date=date,
+            description=description,
+        )
+
+    @api.model
+    def _credit_status_for(self, partners, date=None):
+        """Per partner and credit type: remaining units, next expiry date and
+        quantity, units consumed in the month of ``date``. Batched: three
+        aggregate queries whatever the number of partners."""
+        date = fields.Date.to_date(date) or fields.Date.context_today(self)
+        month_start = date.replace(day=1)
+        partners = partners.commercial_partner_id
+        Grant = self.env["credit.grant"]
+        usable = [
+            ("partner_id", "in", partners.ids),
+            ("state", "=", "active"),
+            ("date_expiry", ">", date),
+        ]
+        status = {}
+        for partner, ctype, remaining, next_expiry in Grant._read_group(
+            usable,
+            ["partner_id", "credit_type_id"],
+            ["quantity_remaining:sum", "date_expiry:min"],
+        ):
+            status[partner, ctype] = {
+                "remaining": remaining,
+                "next_expiry": next_expiry,
+                "next_expiry_quantity": 0.0,
+                "consumed_this_month": 0.0,
+            }
+        for partner, ctype, expiry, remaining in Grant._read_group(
+            usable,
+            ["partner_id", "credit_type_id", "date_expiry:day"],
+            ["quantity_remaining:sum"],
+        ):
+            entry = status.get((partner, ctype))
+            if entry and entry["next_expiry"] == expiry:
+                entry["next_expiry_quantity"] = remaining
+        for partner, ctype, consumed in self.env["credit.consumption"]._read_group(
+            [
+                ("partner_id", "in", partners.ids),
+                ("state", "=", "done"),
+                ("date", ">=", month_start),
+                ("date", "<", month_start + relativedelta(months=1)),
+            ],
+            ["partner_id", "credit_type_id"],
+            ["quantity:sum"],
+        ):
+            entry = status.setdefault(
+                (partner, ctype),
+                {
+                    "remaining": 0.0,
+                    "next_expiry": False,
+                    "next_expiry_quantity": 0.0,
+                    "consumed_this_month": 0.0,
+                },
+            )
+            entry["consumed_this_month"] = consumed
+        return status
+
+    def get_credit_status(self, date=None):
+        """Status of this customer's credits, one dict per credit type:
+        ``credit_type_id``, ``remaining``, ``next_expiry``,
+        ``next_expiry_quantity``, ``consumed_this_month``."""
+        self.ensure_one()
+        status = self._credit_status_for(self, date)
+        return [
+            dict(values, credit_type_id=ctype.id)
+            for (_partner, ctype), values in sorted(
+                status.items(), key=lambda item: item[0][1].name
+            )
+        ]
+
+    # ------------------------------------------------------------------
+    # Selling packages
+    # ------------------------------------------------------------------
+    def _credit_create_package_invoice(self, package):
+        """Create a draft customer invoice selling ``package`` and open it."""
+        self.ensure_one()
+        package._check_sellable()
+        invoice = (
+            self.env["account.move"]
+            .with_company(package.company_id)
+            .create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": self.commercial_partner_id.id,
+                    "invoice_date": fields.Date.context_today(self),
+                    "invoice_line_ids": [
+                        Command.create({"product_id": package.product_id.id})
+                    ],
+                }
+            )
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "account.move",
+            "res_id": invoice.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+        }
+
+    def _credit_open_sell_wizard(self, kind):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Renew") if kind == "subscription" else _("Recharge"),
+            "res_model": "credit.package.sell",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_partner_id": self.commercial_partner_id.id,
+                "default_package_kind": kind,
+            },
+        }
+
+    def action_credit_renew(self):
+        return self._credit_open_sell_wizard("subscription")
+
+    def action_credit_recharge(self):
+        return self._credit_open_sell_wizard("recharge")
+
+    def action_credit_register_consumption(self):
+        self.ensure_one()
+        context = {"default_partner_id": self.commercial_partner_id.id}
+        types = self.env["credit.grant"]._read_group(
+            [
+                ("partner_id", "=", self.commercial_partner_id.id),
+                ("state", "=", "active"),
+                ("company_id", "=", self.env.company.id),
+            ],
+            ["credit_type_id"],
+        )
+        if len(types) == 1:
+            # One type in use: propose it.
+            context["default_credit_type_id"] = types[0][0].id
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Register consumption"),
+            "res_model": "credit.consumption.register",
+            "view_mode": "form",
+            "target": "new",
+            "context": context,
+        }
+
+    def action_view_credit_grants(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "installment_credit.credit_grant_action"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {
+            "default_partner_id": self.commercial_partner_id.id,
+            "search_default_filter_active": 1,
+        }
+        return action

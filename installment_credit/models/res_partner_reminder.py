@@ -1,0 +1,102 @@
+from odoo import api, fields, models
+from odoo.tools import format_amount
+
+from .installment_reminder_log import ReminderFormatter
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    installment_no_reminder = fields.Boolean(
+        string="Exclude from Reminders",
+        help="No payment reminder is emailed to this customer, neither by the "
+        "daily run nor by hand.",
+    )
+
+    @api.model
+    def _commercial_fields(self):
+        return super()._commercial_fields() + ["installment_no_reminder"]
+
+    def _installment_reminder_items(self):
+        """What a reminder email lists for this customer.
+
+        Reads the send logs handed over by the reminder run in the context
+        key ``installment_reminder_logs`` (``((partner_id, (log_id, ...)),
+        ...)``). Returns a dict: ``items`` (one dict per target: ``label``,
+        ``due_date``, ``amount``, ``status``), ``totals`` (formatted amount
+        per currency) and ``company``.
+        """
+        self.ensure_one()
+        raw_payload = self.env.context.get("installment_reminder_logs") or ()
+        # A template calls this for its subject, sender and body, once per
+        # customer of the batch: the first call computes every customer of the
+        # payload rendered in this language, the others read the cursor's
+        # cache (it lives as long as the run).
+        cache = self.env.cr.cache.setdefault("installment_reminder_items", {})
+        key = (raw_payload, self.env.lang)
+        per_partner = cache.setdefault(key, {})
+        if self.id not in per_partner:
+            per_partner.update(self._installment_reminder_items_batch(raw_payload))
+        return per_partner[self.id]
+
+    def _installment_reminder_items_batch(self, raw_payload):
+        """``{partner id: items}`` for ``self`` and the other customers of the
+        payload whose emails are rendered in the same language."""
+        payload = dict(raw_payload)
+        partners = self.browse(list(payload)).exists()
+        env_lang = self.env.lang
+        partners = self | partners.filtered(
+            lambda partner: (partner.lang or env_lang) == (self.lang or env_lang)
+        )
+        return partners._installment_reminder_items_compute(raw_payload)
+
+    def _installment_reminder_items_compute(self, raw_payload):
+        """``{partner id: items}`` (see :meth:`_installment_reminder_items`)
+        for every customer of ``self``."""
+        payload = dict(raw_payload)
+        all_ids = [log_id for ids in payload.values() for log_id in ids]
+        all_logs = self.env["installment.reminder.log"].sudo().browse(all_ids)
+        mine = all_logs.browse(
+            [log_id for partner in self for log_id in payload.get(partner.id, ())]
+        ).with_prefetch(all_ids)
+        labels = mine._reminder_labels()
+        formatters = {}
+        result = {}
+        for partner in self:
+            logs = all_logs.browse(payload.get(partner.id, ())).with_prefetch(all_ids)
+            lang = partner.lang or self.env.lang
+            if lang not in formatters:
+                formatters[lang] = ReminderFormatter(self.env, lang)
+            fmt = formatters[lang]
+            items, totals = [], {}
+            for log in logs.sorted(lambda log: (log.due_date, log.id)):
+                # As of the day the reminder was sent (the run's date, which
+                # a catch-up run sets in the past), not of the rendering.
+                days = (log.date - log.due_date).days
+                if days > 0:
+                    status = self.env._("%s day(s) overdue", days)
+                elif days == 0:
+                    status = self.env._("due today")
+                else:
+                    status = self.env._("due in %s day(s)", -days)
+                items.append(
+                    {
+                        "label": labels[log.id],
+                        "due_date": fmt.date(log.due_date),
+                        "amount": fmt.amount(log.amount_residual, log.currency_id),
+                        "status": status,
+                        "overdue": days > 0,
+                    }
+                )
+                totals[log.currency_id] = totals.get(log.currency_id, 0.0) + (
+                    log.amount_residual
+                )
+            result[partner.id] = {
+                "items": items,
+                "totals": [
+                    format_amount(self.env, amount, currency, lang)
+                    for currency, amount in totals.items()
+                ],
+                "company": logs.company_id[:1] or self.env.company,
+            }
+        return result
