@@ -329,6 +329,26 @@ class TestCreditConsumption(TransactionCase):
             18,
         )
 
+    @freeze_time("2026-01-15")
+    def test_balance_view_reads_pending_consumption_without_flush(self):
+        """The balance view declares what it depends on: reading it right after
+        consume_credits (nothing flushed by hand) sees the consumption."""
+        self._grant(10, "2026-01-01", "2026-02-01")
+        self.assertEqual(
+            self.customer.credit_balance_ids.filtered(
+                lambda r: r.credit_type_id == self.sms
+            ).quantity_remaining,
+            10,
+        )
+        self.customer.consume_credits(self.sms, 4)
+        self.customer.invalidate_recordset(["credit_balance_ids"])
+        self.env["credit.report.balance"].invalidate_model()
+        row = self.customer.credit_balance_ids.filtered(
+            lambda r: r.credit_type_id == self.sms
+        )
+        self.assertEqual(row.quantity_remaining, 6)
+        self.assertEqual(row.quantity_consumed, 4)
+
     def test_expiry_email_once_per_grant(self):
         self.company.credit_expiry_notice_days = 7
         soon = self._grant(10, "2026-01-01", "2026-02-01")

@@ -12,6 +12,30 @@ class CreditReportBalance(models.Model):
     _description = "Credit balance per customer and type"
     _auto = False
     _order = "partner_id, credit_type_id"
+    # Reading the view flushes what it is computed from (grants and
+    # consumptions created or changed earlier in the same transaction).
+    _depends = {
+        "credit.grant": [
+            "partner_id",
+            "company_id",
+            "credit_type_id",
+            "state",
+            "quantity",
+            "quantity_cancelled",
+            "quantity_consumed",
+            "quantity_expired",
+            "quantity_remaining",
+            "date_start",
+            "date_expiry",
+        ],
+        "credit.consumption": [
+            "partner_id",
+            "credit_type_id",
+            "state",
+            "date",
+            "quantity",
+        ],
+    }
 
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
@@ -91,6 +115,25 @@ class CreditReportPackageSale(models.Model):
     _description = "Credit packages sold"
     _auto = False
     _order = "date desc"
+    _depends = {
+        "account.move.line": [
+            "move_id",
+            "company_id",
+            "company_currency_id",
+            "product_id",
+            "display_type",
+            "quantity",
+            "balance",
+        ],
+        "account.move": [
+            "state",
+            "move_type",
+            "commercial_partner_id",
+            "invoice_date",
+            "date",
+        ],
+        "credit.package": ["product_id", "package_kind"],
+    }
 
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
