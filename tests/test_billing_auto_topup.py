@@ -2,7 +2,7 @@ from freezegun import freeze_time
 
 from odoo.tests import tagged
 
-from .billing_common import BillingCommon
+from .common import BillingCommon
 
 
 @freeze_time("2026-03-15")

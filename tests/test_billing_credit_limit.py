@@ -4,7 +4,7 @@ from lxml import etree
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 
-from .billing_common import BillingCommon
+from .common import BillingCommon
 
 
 @freeze_time("2026-03-15")

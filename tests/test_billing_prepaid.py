@@ -3,7 +3,7 @@ from freezegun import freeze_time
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 
-from .billing_common import BillingCommon
+from .common import BillingCommon
 
 
 @freeze_time("2026-03-15")

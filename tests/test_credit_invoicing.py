@@ -4,7 +4,7 @@ from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
-from .credit_common import CreditInvoicingCommon
+from .common import CreditInvoicingCommon
 
 D = fields.Date.to_date
 

@@ -22,8 +22,13 @@ class TestModuleInstalled(TransactionCase):
         self.assertIn(user_group, manager_group.implied_ids)
 
     def test_every_model_has_access_rows(self):
+        model_ids = (
+            self.env["ir.model.data"]
+            .search([("module", "=", "installment_credit"), ("model", "=", "ir.model")])
+            .mapped("res_id")
+        )
         models = self.env["ir.model"].search(
-            [("modules", "ilike", "installment_credit"), ("transient", "=", False)]
+            [("id", "in", model_ids), ("transient", "=", False)]
         )
         # Abstract models (services such as installment.reminder.run) have no
         # table and no records to protect.

@@ -88,9 +88,9 @@ class InstallmentPortal(CustomerPortal):
             # Record rules decide: another customer's plan raises AccessError.
             plan.check_access("read")
         except (AccessError, MissingError):
-            return request.not_found()
+            raise request.not_found() from None
         if not plan:
-            return request.not_found()
+            raise request.not_found()
         values = self._prepare_portal_layout_values()
         values.update({"plans": plan, "page_name": "installments", "single": True})
         return request.render("installment_credit.portal_my_installments", values)

@@ -180,13 +180,7 @@ class ResPartner(models.Model):
                 }
             )
         )
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "account.move",
-            "res_id": invoice.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-        }
+        return invoice._get_records_action(context={})
 
     def _credit_open_sell_wizard(self, kind):
         self.ensure_one()

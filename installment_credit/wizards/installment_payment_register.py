@@ -185,13 +185,7 @@ class InstallmentPaymentRegister(models.TransientModel):
                 ),
             )
             payment.message_post(body=body)
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "account.payment",
-            "res_id": payment.id,
-            "view_mode": "form",
-            "target": "current",
-        }
+        return payment._get_records_action(context={})
 
 
 class InstallmentPaymentRegisterLine(models.TransientModel):

@@ -131,13 +131,7 @@ class InstallmentPlanCreate(models.TransientModel):
                 )
             )
         plan = self.move_id.create_installment_plan(**self._schedule_kwargs())
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "installment.plan",
-            "res_id": plan.id,
-            "view_mode": "form",
-            "target": "current",
-        }
+        return plan._get_records_action(context={})
 
 
 class InstallmentPlanCreateLine(models.TransientModel):
