@@ -164,9 +164,13 @@ class AccountMove(models.Model):
         withdrawn while its invoice was unpaid back. Net of credit notes posted
         before (availability on payment)."""
         Grant = self.env["credit.grant"].sudo()
-        Grant._lock_partners(self.commercial_partner_id)
+        lines_by_move = {move: move._credit_package_lines() for move in self}
+        # Partners first (the one lock order), only those buying packages.
+        Grant._lock_partners(
+            self.filtered(lambda m: lines_by_move[m]).commercial_partner_id
+        )
         for move in self:
-            package_lines = move._credit_package_lines()
+            package_lines = lines_by_move[move]
             if not package_lines:
                 continue
             granted = Grant.search(
@@ -257,9 +261,13 @@ class AccountMove(models.Model):
         first, refusing when the customer already consumed more than what
         remains. A reversal takes them from the invoice it reverses, a credit
         note typed by hand from the customer's grants of the same package."""
-        self.env["credit.grant"]._lock_partners(self.commercial_partner_id)
+        lines_by_refund = {refund: refund._credit_package_lines() for refund in self}
+        # All partners first (the one lock order), then each refund's grants.
+        self.env["credit.grant"]._lock_partners(
+            self.filtered(lambda m: lines_by_refund[m]).commercial_partner_id
+        )
         for refund in self:
-            package_lines = refund._credit_package_lines()
+            package_lines = lines_by_refund[refund]
             if not package_lines:
                 continue
             grants = refund._credit_refund_candidates()
@@ -304,10 +312,9 @@ class AccountMove(models.Model):
         """Resetting to draft withdraws the invoice's unused units; refused once
         some were consumed, or for a credit note that took units back."""
         moves = self.filtered(lambda m: m.state == "posted")
-        Grant = self.env["credit.grant"].sudo()
-        Grant._lock_partners(moves.commercial_partner_id)
         grants = moves.sudo().credit_grant_ids.filtered(lambda g: not g.released)
         if grants:
+            # Partners, then grants, by id.
             grants._lock_for_update()
             used = grants.filtered(
                 lambda g: not g.credit_type_id._is_zero(g.quantity_consumed)
