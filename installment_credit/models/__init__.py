@@ -7,6 +7,7 @@ from . import account_move
 from . import account_move_installment
 from . import account_move_billing
 from . import account_move_credit
+from . import account_partial_reconcile
 from . import account_move_reminder
 from . import res_partner_installment
 from . import res_partner_reminder

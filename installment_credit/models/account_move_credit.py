@@ -54,17 +54,19 @@ class AccountMove(models.Model):
             )
         )
         invoices._credit_create_grants()
-        refunds = posted.filtered(
-            lambda m: m.move_type == "out_refund" and m.reversed_entry_id
-        )
+        # Every credit note, reversal or typed by hand: a credit note is one.
+        refunds = posted.filtered(lambda m: m.move_type == "out_refund")
         refunds._credit_cancel_refunded()
 
     def _invoice_paid_hook(self):
         # Odoo calls this hook once per transition to paid / in payment, from
         # the reconciliation itself (payment, statement line, manual matching):
         # more robust than watching the stored payment_state, which the ORM
-        # recomputes without going through write(). Creation is idempotent
-        # (lines already granted are skipped), so in_payment -> paid is harmless.
+        # recomputes without going through write(). Idempotent per invoice line
+        # (lines already granted only get back units withdrawn while unpaid), so
+        # in_payment -> paid and unreconcile + reconcile never grant twice.
+        # The way back is account.partial.reconcile.unlink ->
+        # _credit_withdraw_unpaid.
         res = super()._invoice_paid_hook()
         self.filtered(
             lambda m: (
@@ -157,19 +159,28 @@ class AccountMove(models.Model):
     def _credit_create_grants(self):
         """Create the grants of the packages sold on these posted invoices.
 
-        Idempotent: invoice lines that already have grants are skipped. Net of
-        credit notes posted before (availability on payment)."""
+        Idempotent per invoice line: a line that already has grants (other than
+        those released by a reset to draft) gets no new ones, only the units
+        withdrawn while its invoice was unpaid back. Net of credit notes posted
+        before (availability on payment)."""
         Grant = self.env["credit.grant"].sudo()
+        lines_by_move = {move: move._credit_package_lines() for move in self}
+        # Partners first (the one lock order), only those buying packages.
+        Grant._lock_partners(
+            self.filtered(lambda m: lines_by_move[m]).commercial_partner_id
+        )
         for move in self:
-            package_lines = move._credit_package_lines()
+            package_lines = lines_by_move[move]
             if not package_lines:
                 continue
-            done_lines = Grant.search(
+            granted = Grant.search(
                 [
                     ("move_line_id", "in", [line.id for line in package_lines]),
-                    ("state", "!=", "cancelled"),
+                    ("released", "=", False),
                 ]
-            ).move_line_id
+            )
+            done_lines = granted.move_line_id
+            granted.filtered("quantity_withdrawn")._restore_withdrawn()
             refunded = move._credit_refunded_quantities()
             partner = move.commercial_partner_id
             date = move.invoice_date or move.date
@@ -214,21 +225,60 @@ class AccountMove(models.Model):
                 Grant.create(vals_list)
                 Grant.flush_model()
 
-    def _credit_cancel_refunded(self):
-        """Cancel the unused units refunded by these credit notes, refusing when
-        the customer already consumed more than what remains."""
-        for refund in self:
-            invoice = refund.reversed_entry_id
-            grants = invoice.sudo().credit_grant_ids.filtered(
-                lambda g: g.state != "cancelled"
-            )
+    def _credit_refund_candidates(self):
+        """Grants a posted credit note takes units back from, locked: those of
+        the invoice it reverses, or for a credit note typed by hand the
+        customer's grants of the packages it credits. ``None`` for a reversal
+        of an invoice not granted yet (availability on payment: the refunded
+        quantity is deducted when the invoice gets paid)."""
+        self.ensure_one()
+        Grant = self.env["credit.grant"].sudo()
+        invoice = self.reversed_entry_id
+        if invoice:
+            grants = invoice.sudo().credit_grant_ids.filtered(lambda g: not g.released)
             if not grants:
-                # Nothing granted yet (availability on payment): the refunded
-                # quantity is deducted when the invoice gets paid.
+                return None
+        else:
+            grants = Grant.search(
+                [
+                    ("partner_id", "=", self.commercial_partner_id.id),
+                    ("company_id", "=", self.company_id.id),
+                    (
+                        "package_id",
+                        "in",
+                        [p.id for p in self._credit_package_lines().values()],
+                    ),
+                    ("released", "=", False),
+                    "|",
+                    ("state", "=", "active"),
+                    ("quantity_withdrawn", ">", 0),
+                ]
+            )
+        return grants._lock_for_update()
+
+    def _credit_cancel_refunded(self):
+        """Take back the unused units these credit notes refund, latest expiry
+        first, refusing when the customer already consumed more than what
+        remains. A reversal takes them from the invoice it reverses, a credit
+        note typed by hand from the customer's grants of the same package."""
+        lines_by_refund = {refund: refund._credit_package_lines() for refund in self}
+        # All partners first (the one lock order), then each refund's grants.
+        self.env["credit.grant"]._lock_partners(
+            self.filtered(lambda m: lines_by_refund[m]).commercial_partner_id
+        )
+        for refund in self:
+            package_lines = lines_by_refund[refund]
+            if not package_lines:
                 continue
-            grants._lock_for_update()
+            grants = refund._credit_refund_candidates()
+            if grants is None:
+                continue
+            origin = refund.reversed_entry_id.display_name or _(
+                "the invoices of %(partner)s",
+                partner=refund.commercial_partner_id.display_name,
+            )
             to_cancel = defaultdict(float)
-            for line, package in refund._credit_package_lines().items():
+            for line, package in package_lines.items():
                 for pline in package.line_ids:
                     to_cancel[package, pline.credit_type_id] += (
                         pline.quantity * line.quantity
@@ -237,12 +287,10 @@ class AccountMove(models.Model):
                 quantity = ctype._round(quantity)
                 candidates = grants.filtered(
                     lambda g, p=package, t=ctype: (
-                        g.package_id == p
-                        and g.credit_type_id == t
-                        and g.state == "active"
+                        g.package_id == p and g.credit_type_id == t
                     )
-                ).sorted(lambda g: (g.date_expiry, g.id), reverse=True)
-                available = ctype._round(sum(candidates.mapped("quantity_remaining")))
+                )
+                available = ctype._round(candidates._available_to_take_back())
                 if ctype._compare(quantity, available) > 0:
                     raise UserError(
                         _(
@@ -254,27 +302,19 @@ class AccountMove(models.Model):
                             qty=ctype._format(quantity),
                             unit=ctype.unit_name,
                             type=ctype.name,
-                            invoice=invoice.display_name,
+                            invoice=origin,
                             available=ctype._format(available),
                         )
                     )
-                for grant in candidates:
-                    if ctype._compare(quantity, 0.0) <= 0:
-                        break
-                    take = min(grant.quantity_remaining, quantity)
-                    grant.quantity_cancelled = ctype._round(
-                        grant.quantity_cancelled + take
-                    )
-                    quantity = ctype._round(quantity - take)
+                candidates._take_back(quantity)
 
     def _credit_release_on_draft(self):
         """Resetting to draft withdraws the invoice's unused units; refused once
-        some were consumed, or for a credit note that cancelled units."""
+        some were consumed, or for a credit note that took units back."""
         moves = self.filtered(lambda m: m.state == "posted")
-        grants = moves.sudo().credit_grant_ids.filtered(
-            lambda g: g.state != "cancelled"
-        )
+        grants = moves.sudo().credit_grant_ids.filtered(lambda g: not g.released)
         if grants:
+            # Partners, then grants, by id.
             grants._lock_for_update()
             used = grants.filtered(
                 lambda g: not g.credit_type_id._is_zero(g.quantity_consumed)
@@ -289,14 +329,25 @@ class AccountMove(models.Model):
                     )
                 )
             for grant in grants:
-                grant.quantity_cancelled = grant.quantity
-        # Once the invoice has grants, they reflect this credit note (units
-        # cancelled, or granted net of it when availability is on payment).
+                grant.write(
+                    {
+                        "quantity_cancelled": grant.quantity,
+                        "quantity_withdrawn": 0.0,
+                        "released": True,
+                    }
+                )
+        # Once units were taken back for a credit note (from the invoice it
+        # reverses, or from the customer's grants when typed by hand), or the
+        # invoice was granted net of it (availability on payment), they cannot
+        # be traced back to it.
         refunds = moves.filtered(
             lambda m: (
                 m.move_type == "out_refund"
-                and m.reversed_entry_id.sudo().credit_grant_ids
                 and m._credit_package_lines()
+                and (
+                    not m.reversed_entry_id
+                    or m.reversed_entry_id.sudo().credit_grant_ids
+                )
             )
         )
         if refunds:
@@ -306,4 +357,48 @@ class AccountMove(models.Model):
                     "reset to draft. Sell the package again on a new invoice.",
                     refund=refunds[0].display_name,
                 )
+            )
+
+    def _credit_withdraw_unpaid(self):
+        """Availability on payment: withdraw the unused units of these invoices
+        when they are no longer paid (a payment unreconciled, cancelled or reset
+        to draft). Consumed and expired units stay as they are; the withdrawn
+        ones come back when the invoice is paid again (``_credit_create_grants``).
+        Called after any reconciliation is removed."""
+        invoices = self.filtered(
+            lambda m: (
+                m.move_type == "out_invoice"
+                and m.state == "posted"
+                and m.company_id.credit_availability == "paid"
+            )
+        )
+        if not invoices:
+            return
+        grants = (
+            self.env["credit.grant"]
+            .sudo()
+            .search(
+                [
+                    ("move_id", "in", invoices.ids),
+                    ("released", "=", False),
+                    ("state", "=", "active"),
+                    # Expired units are breakage, swept yet or not.
+                    ("date_expiry", ">", fields.Date.context_today(self)),
+                ]
+            )
+        )
+        grants = grants.filtered(
+            lambda g: g.move_id.payment_state not in ("paid", "in_payment")
+        )
+        if not grants:
+            return
+        grants._lock_for_update()
+        for grant in grants.filtered(lambda g: g.state == "active"):
+            ctype = grant.credit_type_id
+            take = grant.quantity_remaining
+            grant.write(
+                {
+                    "quantity_cancelled": ctype._round(grant.quantity_cancelled + take),
+                    "quantity_withdrawn": ctype._round(grant.quantity_withdrawn + take),
+                }
             )

@@ -151,7 +151,17 @@ class CreditConsumption(models.Model):
         credit_type._check_quantity(quantity)
         quantity = credit_type._round(quantity)
         company = credit_type.company_id
-        date = fields.Date.to_date(date) or fields.Date.context_today(self)
+        today = fields.Date.context_today(self)
+        date = fields.Date.to_date(date) or today
+        if date > today:
+            raise UserError(
+                _(
+                    "A consumption dated %(date)s is in the future (today is "
+                    "%(today)s): record it on the day the units are used.",
+                    date=date,
+                    today=today,
+                )
+            )
         # The caller's rights were checked above (group, and record rules while
         # reading the type and the partner); the ledger itself is read-only.
         Consumption = self.env["credit.consumption"].sudo()
@@ -261,6 +271,7 @@ class CreditConsumption(models.Model):
         # Reading the state checks the caller's access to these records.
         if any(c.state != "done" for c in self):
             raise UserError(_("Only consumptions in state Done can be reversed."))
+        # The one lock order: partners, then grants, by id.
         self.sudo().allocation_ids.grant_id._lock_for_update()
         self.sudo().write(
             {

@@ -70,7 +70,21 @@ class CreditGrant(models.Model):
     quantity_cancelled = fields.Float(
         digits=CREDIT_DIGITS,
         readonly=True,
-        help="Units cancelled by a credit note on the invoice that sold them.",
+        help="Units cancelled by a credit note, by a reset to draft of the "
+        "invoice that sold them, or withdrawn while it is not paid.",
+    )
+    quantity_withdrawn = fields.Float(
+        digits=CREDIT_DIGITS,
+        readonly=True,
+        help="Part of the cancelled units withdrawn because the invoice that "
+        "sold them stopped being paid (units usable when paid): they come back "
+        "when it is paid again.",
+    )
+    released = fields.Boolean(
+        string="Released by reset to draft",
+        readonly=True,
+        copy=False,
+        help="The invoice went back to draft: posting it again grants anew.",
     )
     quantity_remaining = fields.Float(
         digits=CREDIT_DIGITS, compute="_compute_quantities", store=True
@@ -217,11 +231,32 @@ class CreditGrant(models.Model):
     # ------------------------------------------------------------------
     # Locking
     # ------------------------------------------------------------------
+    @api.model
+    def _lock_partners(self, partners):
+        """Lock the rows of these (commercial) partners, in id order.
+
+        The first lock of everything that changes a customer's units
+        (consumption, reversal, credit notes, reset to draft, payment
+        withdrawal): the one lock order is partner rows by id, then grants by
+        id, so two of them never deadlock. ``NO KEY UPDATE``: rows referencing
+        the partner (new consumptions, invoices, messages) are not blocked."""
+        ids = tuple(sorted(set(partners.ids)))
+        if ids:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM res_partner WHERE id IN %s "
+                    "ORDER BY id FOR NO KEY UPDATE",
+                    ids,
+                )
+            )
+
     def _lock_for_update(self):
-        """Lock these grants (deterministic id order) and refresh their cache."""
+        """Lock these grants' partners, then the grants (both in id order), and
+        refresh their cache."""
         if not self:
             return self
         self.flush_model()
+        self._lock_partners(self.partner_id)
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM credit_grant WHERE id IN %s ORDER BY id FOR UPDATE",
@@ -232,18 +267,34 @@ class CreditGrant(models.Model):
         return self
 
     @api.model
+    def _usable_domain(self, date):
+        """Grants usable for a consumption (or the status) dated ``date``: valid
+        on that date and not expired today, swept by the daily action or not."""
+        today = fields.Date.context_today(self)
+        return [
+            ("state", "=", "active"),
+            ("date_start", "<=", date),
+            ("date_expiry", ">", max(date, today)),
+        ]
+
+    @api.model
     def _lock_fefo(self, partner, credit_type, company, date, quantity, batch=50):
         """Lock and return the partner's usable grants of ``credit_type`` on
-        ``date``, nearest expiry first (then oldest start, then id), until they
-        cover ``quantity``; return ``(grants, available)``.
+        ``date`` (see ``_usable_domain``), nearest expiry first (then oldest
+        start, then id), until they cover ``quantity``; return
+        ``(grants, available)``.
 
-        Only the rows that will be allocated from are locked (keyset batches of
-        ``batch`` rows), held until the end of the transaction: two consumptions
-        for the same customer and type serialize instead of spending the same
-        units twice, and the cost does not grow with the customer's history.
-        When the grants fall short, all usable grants were read and
+        The partner row is locked first, then the grants that will be allocated
+        from, by id (the one lock order); the FEFO order is applied after
+        locking. The candidates are read by keyset batches of ``batch`` rows,
+        so the cost does not grow with the customer's history. Under
+        REPEATABLE READ a grant changed by a transaction that committed
+        meanwhile raises a serialization failure when locked, which Odoo
+        retries. When the grants fall short, all usable grants were read and
         ``available`` is their total."""
         self.flush_model()
+        self._lock_partners(partner)
+        today = fields.Date.context_today(self)
         ids, available, after = [], 0.0, None
         while True:
             keyset = SQL()
@@ -259,16 +310,16 @@ class CreditGrant(models.Model):
                        AND state = 'active'
                        AND company_id = %(company)s
                        AND date_start <= %(date)s
-                       AND date_expiry > %(date)s
+                       AND date_expiry > %(not_before)s
                        %(keyset)s
                   ORDER BY date_expiry, date_start, id
                      LIMIT %(batch)s
-                       FOR UPDATE
                     """,
                     partner=partner.id,
                     type=credit_type.id,
                     company=company.id,
                     date=date,
+                    not_before=max(date, today),
                     keyset=keyset,
                     batch=batch,
                 )
@@ -281,8 +332,58 @@ class CreditGrant(models.Model):
             if len(rows) < batch or credit_type._compare(available, quantity) >= 0:
                 break
         grants = self.browse(ids)
-        grants.invalidate_recordset()
+        if ids:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM credit_grant WHERE id IN %s ORDER BY id FOR UPDATE",
+                    tuple(ids),
+                )
+            )
+            grants.invalidate_recordset()
         return grants, credit_type._round(available)
+
+    def _take_back(self, quantity):
+        """Take back ``quantity`` unused units from these locked grants, latest
+        expiry first: units withdrawn while their invoice is unpaid first, then
+        the remaining ones. Return what could not be taken (0 when all was)."""
+        for grant in self.sorted(lambda g: (g.date_expiry, g.id), reverse=True):
+            ctype = grant.credit_type_id
+            if ctype._compare(quantity, 0.0) <= 0:
+                break
+            withdrawn = min(grant.quantity_withdrawn, quantity)
+            if ctype._compare(withdrawn, 0.0) > 0:
+                # Already cancelled: they are simply no longer due back.
+                grant.quantity_withdrawn = ctype._round(
+                    grant.quantity_withdrawn - withdrawn
+                )
+                quantity = ctype._round(quantity - withdrawn)
+            take = min(max(grant.quantity_remaining, 0.0), quantity)
+            if grant.state == "active" and ctype._compare(take, 0.0) > 0:
+                grant.quantity_cancelled = ctype._round(grant.quantity_cancelled + take)
+                quantity = ctype._round(quantity - take)
+        return quantity
+
+    def _restore_withdrawn(self):
+        """Give back the units withdrawn while their invoice was unpaid (it is
+        paid again). Units of a grant expired meanwhile come back expired."""
+        self._lock_for_update()
+        for grant in self.filtered("quantity_withdrawn"):
+            grant.write(
+                {
+                    "quantity_cancelled": grant.credit_type_id._round(
+                        grant.quantity_cancelled - grant.quantity_withdrawn
+                    ),
+                    "quantity_withdrawn": 0.0,
+                }
+            )
+
+    def _available_to_take_back(self):
+        """Units ``_take_back`` can take from these grants."""
+        return sum(
+            (g.quantity_remaining if g.state == "active" else 0.0)
+            + g.quantity_withdrawn
+            for g in self
+        )
 
     # ------------------------------------------------------------------
     # Periods

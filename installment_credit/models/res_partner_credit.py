@@ -72,10 +72,12 @@ class ResPartner(models.Model):
         :param str idempotency_key: unique per company; calling again with the
             same key and the same customer, type and quantity returns the first
             consumption and spends nothing more.
-        :param date: consumption date (default: today).
+        :param date: consumption date, today or earlier (default: today); a
+            past date uses only grants valid on that date and not expired today.
         :param str description: optional label.
         :return: the ``credit.consumption`` record.
-        :raises UserError: bad quantity, archived type, no grants of that type,
+        :raises UserError: bad quantity, a date in the future, archived type,
+            no grants of that type,
             not enough units (the message gives requested and available), or a
             key reused for a different request. Nothing is written then.
         """
@@ -92,38 +94,56 @@ class ResPartner(models.Model):
 
     @api.model
     def _credit_status_for(self, partners, date=None):
-        """Per partner and credit type: remaining units, next expiry date and
-        quantity, units consumed in the month of ``date``. Batched: three
-        aggregate queries whatever the number of partners."""
+        """Per partner and credit type: remaining units usable on ``date`` (the
+        units a consumption dated then may spend, see
+        ``credit.grant._usable_domain``), next expiry date and quantity, units of
+        active grants starting after ``date`` (``upcoming``: subscriptions
+        already sold for a later period), units consumed in the month of
+        ``date``. Batched: four aggregate queries whatever the number of
+        partners."""
         date = fields.Date.to_date(date) or fields.Date.context_today(self)
         month_start = date.replace(day=1)
         partners = partners.commercial_partner_id
         Grant = self.env["credit.grant"]
-        usable = [
-            ("partner_id", "in", partners.ids),
-            ("state", "=", "active"),
-            ("date_expiry", ">", date),
-        ]
+        usable = [("partner_id", "in", partners.ids), *Grant._usable_domain(date)]
         status = {}
+
+        def entry(partner, ctype):
+            return status.setdefault(
+                (partner, ctype),
+                {
+                    "remaining": 0.0,
+                    "next_expiry": False,
+                    "next_expiry_quantity": 0.0,
+                    "consumed_this_month": 0.0,
+                    "upcoming": 0.0,
+                },
+            )
+
         for partner, ctype, remaining, next_expiry in Grant._read_group(
             usable,
             ["partner_id", "credit_type_id"],
             ["quantity_remaining:sum", "date_expiry:min"],
         ):
-            status[partner, ctype] = {
-                "remaining": remaining,
-                "next_expiry": next_expiry,
-                "next_expiry_quantity": 0.0,
-                "consumed_this_month": 0.0,
-            }
+            entry(partner, ctype).update(remaining=remaining, next_expiry=next_expiry)
         for partner, ctype, expiry, remaining in Grant._read_group(
             usable,
             ["partner_id", "credit_type_id", "date_expiry:day"],
             ["quantity_remaining:sum"],
         ):
-            entry = status.get((partner, ctype))
-            if entry and entry["next_expiry"] == expiry:
-                entry["next_expiry_quantity"] = remaining
+            values = status.get((partner, ctype))
+            if values and values["next_expiry"] == expiry:
+                values["next_expiry_quantity"] = remaining
+        for partner, ctype, upcoming in Grant._read_group(
+            [
+                ("partner_id", "in", partners.ids),
+                ("state", "=", "active"),
+                ("date_start", ">", date),
+            ],
+            ["partner_id", "credit_type_id"],
+            ["quantity_remaining:sum"],
+        ):
+            entry(partner, ctype)["upcoming"] = upcoming
         for partner, ctype, consumed in self.env["credit.consumption"]._read_group(
             [
                 ("partner_id", "in", partners.ids),
@@ -134,22 +154,14 @@ class ResPartner(models.Model):
             ["partner_id", "credit_type_id"],
             ["quantity:sum"],
         ):
-            entry = status.setdefault(
-                (partner, ctype),
-                {
-                    "remaining": 0.0,
-                    "next_expiry": False,
-                    "next_expiry_quantity": 0.0,
-                    "consumed_this_month": 0.0,
-                },
-            )
-            entry["consumed_this_month"] = consumed
+            entry(partner, ctype)["consumed_this_month"] = consumed
         return status
 
     def get_credit_status(self, date=None):
-        """Status of this customer's credits, one dict per credit type:
-        ``credit_type_id``, ``remaining``, ``next_expiry``,
-        ``next_expiry_quantity``, ``consumed_this_month``."""
+        """Status of this customer's credits on ``date`` (default: today), one
+        dict per credit type: ``credit_type_id``, ``remaining`` (usable on that
+        date), ``next_expiry``, ``next_expiry_quantity``, ``upcoming`` (units
+        of grants starting later), ``consumed_this_month``."""
         self.ensure_one()
         status = self._credit_status_for(self, date)
         return [
