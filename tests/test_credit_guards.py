@@ -10,7 +10,7 @@ from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .credit_common import CreditInvoicingCommon
+from .common import CreditInvoicingCommon
 
 D = fields.Date.to_date
 
