@@ -1,5 +1,3 @@
-from dateutil.relativedelta import relativedelta
-
 from odoo import Command, _, api, fields, models
 
 
@@ -94,68 +92,12 @@ class ResPartner(models.Model):
 
     @api.model
     def _credit_status_for(self, partners, date=None):
-        """Per partner and credit type: remaining units usable on ``date`` (the
-        units a consumption dated then may spend, see
-        ``credit.grant._usable_domain``), next expiry date and quantity, units of
-        active grants starting after ``date`` (``upcoming``: subscriptions
-        already sold for a later period), units consumed in the month of
-        ``date``. Batched: four aggregate queries whatever the number of
-        partners."""
-        date = fields.Date.to_date(date) or fields.Date.context_today(self)
-        month_start = date.replace(day=1)
-        partners = partners.commercial_partner_id
-        Grant = self.env["credit.grant"]
-        usable = [("partner_id", "in", partners.ids), *Grant._usable_domain(date)]
-        status = {}
-
-        def entry(partner, ctype):
-            return status.setdefault(
-                (partner, ctype),
-                {
-                    "remaining": 0.0,
-                    "next_expiry": False,
-                    "next_expiry_quantity": 0.0,
-                    "consumed_this_month": 0.0,
-                    "upcoming": 0.0,
-                },
-            )
-
-        for partner, ctype, remaining, next_expiry in Grant._read_group(
-            usable,
-            ["partner_id", "credit_type_id"],
-            ["quantity_remaining:sum", "date_expiry:min"],
-        ):
-            entry(partner, ctype).update(remaining=remaining, next_expiry=next_expiry)
-        for partner, ctype, expiry, remaining in Grant._read_group(
-            usable,
-            ["partner_id", "credit_type_id", "date_expiry:day"],
-            ["quantity_remaining:sum"],
-        ):
-            values = status.get((partner, ctype))
-            if values and values["next_expiry"] == expiry:
-                values["next_expiry_quantity"] = remaining
-        for partner, ctype, upcoming in Grant._read_group(
-            [
-                ("partner_id", "in", partners.ids),
-                ("state", "=", "active"),
-                ("date_start", ">", date),
-            ],
-            ["partner_id", "credit_type_id"],
-            ["quantity_remaining:sum"],
-        ):
-            entry(partner, ctype)["upcoming"] = upcoming
-        for partner, ctype, consumed in self.env["credit.consumption"]._read_group(
-            [
-                ("partner_id", "in", partners.ids),
-                ("state", "=", "done"),
-                ("date", ">=", month_start),
-                ("date", "<", month_start + relativedelta(months=1)),
-            ],
-            ["partner_id", "credit_type_id"],
-            ["quantity:sum"],
-        ):
-            entry(partner, ctype)["consumed_this_month"] = consumed
-        return status
+        """Per (commercial partner, credit type): ``remaining`` units usable on
+        ``date`` (what a consumption dated then may spend), ``next_expiry`` and
+        ``next_expiry_quantity``, ``upcoming`` (subscriptions already sold for a
+        later period), ``consumed_this_month`` (month of ``date``). One query,
+        the Credit Balance report's (``credit.report.balance._status_query``)."""
+        return self.env["credit.report.balance"]._status_by_partner_type(partners, date)
 
     def get_credit_status(self, date=None):
         """Status of this customer's credits on ``date`` (default: today), one
