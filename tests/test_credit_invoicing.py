@@ -273,7 +273,7 @@ class TestCreditInvoicing(CreditInvoicingCommon):
         wizard.action_confirm()
         self.assertEqual(self._grants(self.minute).quantity_remaining, 27.75)
         self.assertTrue(
-            self.env.ref("installment_credit.res_partner_view_form_credits").active
+            self.env.ref("installment_credit.res_partner_view_form_credit").active
         )
         # The partner form with the Credits tab renders for an invoicing user.
         Form(self.customer)

@@ -10,7 +10,7 @@ class InstallmentPortal(CustomerPortal):
     """Portal pages for installment plans.
 
     Everything is read as the portal user: the record rules of
-    ``security/portal_security.xml`` restrict plans and installments to the
+    ``security/ir_rule.xml`` restrict plans and installments to the
     user's commercial partner, so no ``sudo()`` is needed here.
     """
 

@@ -10,7 +10,7 @@ class CreditPortal(InstallmentPortal):
     """``/my/credits``: the customer's credit balances and consumption history.
 
     Grants and consumptions are read as the portal user (record rules of
-    ``security/portal_security.xml`` restrict them to the user's commercial
+    ``security/ir_rule.xml`` restrict them to the user's commercial
     partner). The prepaid balance and auto top-up settings are accounting
     fields: they are read with sudo on the user's own commercial partner only.
     """
