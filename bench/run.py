@@ -93,4 +93,12 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    # The dataset is built around a fixed date (bench.scenario_credits.TODAY):
+    # the benchmark runs on that day, its clock ticking from there, so that what
+    # is valid or late "today" is the same on every run (grants, late flips).
+    from freezegun import freeze_time
+
+    from bench.scenario_credits import TODAY
+
+    with freeze_time(TODAY, tick=True):
+        main()
