@@ -407,14 +407,11 @@ class AccountMove(models.Model):
     def action_open_installment_wizard(self):
         self.ensure_one()
         self._check_installment_plan_allowed()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Installments"),
-            "res_model": "installment.plan.create",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_move_id": self.id},
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "installment_credit.installment_plan_create_action"
+        )
+        action["context"] = {"default_move_id": self.id}
+        return action
 
     def action_view_installment_plan(self):
         self.ensure_one()

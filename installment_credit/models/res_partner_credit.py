@@ -138,17 +138,15 @@ class ResPartner(models.Model):
 
     def _credit_open_sell_wizard(self, kind):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Renew") if kind == "subscription" else _("Recharge"),
-            "res_model": "credit.package.sell",
-            "view_mode": "form",
-            "target": "new",
-            "context": {
-                "default_partner_id": self.commercial_partner_id.id,
-                "default_package_kind": kind,
-            },
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "installment_credit.credit_package_sell_action"
+        )
+        action["name"] = _("Renew") if kind == "subscription" else _("Recharge")
+        action["context"] = {
+            "default_partner_id": self.commercial_partner_id.id,
+            "default_package_kind": kind,
         }
+        return action
 
     def action_credit_renew(self):
         return self._credit_open_sell_wizard("subscription")
@@ -170,14 +168,11 @@ class ResPartner(models.Model):
         if len(types) == 1:
             # One type in use: propose it.
             context["default_credit_type_id"] = types[0][0].id
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Register consumption"),
-            "res_model": "credit.consumption.register",
-            "view_mode": "form",
-            "target": "new",
-            "context": context,
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "installment_credit.credit_consumption_register_action"
+        )
+        action["context"] = context
+        return action
 
     def action_view_credit_grants(self):
         self.ensure_one()

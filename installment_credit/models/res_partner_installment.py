@@ -50,11 +50,8 @@ class ResPartner(models.Model):
 
     def action_register_installment_payment(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Register Installment Payment"),
-            "res_model": "installment.payment.register",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_partner_id": self.commercial_partner_id.id},
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "installment_credit.installment_payment_register_action"
+        )
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
