@@ -10,6 +10,7 @@ import psycopg2.errors
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
@@ -89,6 +90,11 @@ class TestBillingConcurrency(TransactionCase):
                     ("res_id", "=", self.partner_id),
                 ]
             ).unlink()
+            # documents before payments: un-posting a payment first could
+            # take the prepaid balance below minus the credit limit
+            moves.filtered(
+                lambda m: m.state == "posted" and not m.origin_payment_id
+            ).button_draft()
             payments = env["account.payment"].search(
                 [("partner_id", "=", self.partner_id)]
             )
@@ -241,3 +247,132 @@ class TestBillingConcurrency(TransactionCase):
             amounts = partner._prepaid_get_amounts(env.company)[partner.id]
             self.assertAlmostEqual(amounts["held"], 0.0)
             self.assertAlmostEqual(amounts["balance"], -60.0)
+
+    def _fund_by_payment(self, amount, credit_limit):
+        """Committed: no auto top-up, the credit limit, a payment received."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(
+                cr, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
+            )
+            partner = env["res.partner"].browse(self.partner_id)
+            partner.write({"auto_topup_enabled": False, "credit_limit": credit_limit})
+            action = (
+                env["prepaid.balance.topup"]
+                .create(
+                    {"partner_id": partner.id, "method": "payment", "amount": amount}
+                )
+                .action_confirm()
+            )
+            return action["res_id"]
+
+    def _cancel_payment(self, cr, payment_id):
+        env = api.Environment(
+            cr, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
+        )
+        env["account.payment"].browse(payment_id).action_cancel()
+
+    @freeze_time("2026-03-15")
+    @mute_logger("odoo.sql_db")  # the expected serialization failure
+    def test_cancelling_a_payment_waits_for_a_posting(self):
+        """Cancelling a prepaid payment takes the partner lock, so it cannot
+        remove money a concurrent posting has just spent."""
+        payment_id = self._fund_by_payment(100.0, credit_limit=0.0)
+        cr1 = self.registry.cursor()
+        cr2 = self.registry.cursor()
+        try:
+            # settled from the 100 received: balance 20
+            self._post_invoice(cr1, self.journal_ids[0], 80.0)
+            outcome = {}
+
+            def second():
+                try:
+                    cr2.execute("SET LOCAL lock_timeout = '30s'")
+                    self._cancel_payment(cr2, payment_id)
+                    outcome["done"] = True
+                except Exception as error:  # noqa: BLE001 - reported below
+                    outcome["error"] = error
+
+            thread = threading.Thread(target=second)
+            thread.start()
+            thread.join(2.0)
+            self.assertTrue(
+                thread.is_alive(), "the cancellation waits for the partner lock"
+            )
+            cr1.commit()
+            thread.join(60.0)
+            self.assertFalse(thread.is_alive())
+            self.assertIsInstance(
+                outcome.get("error"), psycopg2.errors.SerializationFailure
+            )
+            cr2.rollback()
+            # the retry sees the posting: 20 - 100 would be below -0
+            with self.assertRaises(UserError) as error:
+                self._cancel_payment(cr2, payment_id)
+            self.assertIn("below minus their credit limit", str(error.exception))
+            cr2.rollback()
+        finally:
+            cr1.close()
+            cr2.close()
+        with self.registry.cursor() as cr:
+            env = api.Environment(
+                cr, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
+            )
+            self.assertNotEqual(
+                env["account.payment"].browse(payment_id).state, "canceled"
+            )
+            partner = env["res.partner"].browse(self.partner_id)
+            amounts = partner._prepaid_get_amounts(env.company)[partner.id]
+            self.assertAlmostEqual(amounts["balance"], 20.0)
+
+    def _confirm_topup(self, cr, wizard_id):
+        env = api.Environment(
+            cr, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
+        )
+        return env["prepaid.balance.topup"].browse(wizard_id).action_confirm()
+
+    @freeze_time("2026-03-15")
+    @mute_logger("odoo.sql_db")  # the expected serialization failure
+    def test_topup_wizard_submitted_twice_at_once(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(
+                cr, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
+            )
+            env["res.partner"].browse(self.partner_id).auto_topup_enabled = False
+            wizard_id = (
+                env["prepaid.balance.topup"]
+                .create(
+                    {"partner_id": self.partner_id, "method": "invoice", "amount": 50}
+                )
+                .id
+            )
+        cr1 = self.registry.cursor()
+        cr2 = self.registry.cursor()
+        try:
+            first = self._confirm_topup(cr1, wizard_id)
+            outcome = {}
+
+            def second():
+                try:
+                    cr2.execute("SET LOCAL lock_timeout = '30s'")
+                    outcome["action"] = self._confirm_topup(cr2, wizard_id)
+                except Exception as error:  # noqa: BLE001 - reported below
+                    outcome["error"] = error
+
+            thread = threading.Thread(target=second)
+            thread.start()
+            thread.join(2.0)
+            self.assertTrue(thread.is_alive(), "the second submission waits")
+            cr1.commit()
+            thread.join(60.0)
+            self.assertFalse(thread.is_alive())
+            self.assertIsInstance(
+                outcome.get("error"), psycopg2.errors.SerializationFailure
+            )
+            cr2.rollback()
+            # Odoo retries: the retry opens the invoice the first one created
+            self.assertEqual(self._confirm_topup(cr2, wizard_id), first)
+            cr2.commit()
+        finally:
+            cr1.close()
+            cr2.close()
+        self.assertEqual(self._count_topups(), 1)

@@ -6,7 +6,8 @@ this file only states the order in which they act on a document's lifecycle.
 
 from odoo import models
 
-# Context key: a manager confirmed posting beyond the credit limit (billing).
+# Context key: a manager's override of the credit limit (billing). Only
+# ``action_post_override_limit`` sets it, to an object no RPC context can carry.
 OVERRIDE_LIMIT_KEY = "installment_credit_override_limit"
 # Context key: do not create automatic top-up invoices after posting (billing).
 NO_AUTO_TOPUP_KEY = "installment_credit_no_auto_topup"
@@ -37,11 +38,16 @@ class AccountMove(models.Model):
         return posted
 
     def button_draft(self):
+        # Prepaid customers are locked first, as for settlement and withdrawal:
+        # un-posting a payment, top-up or settlement may lower their balance.
+        balances = self._billing_lock_balances()
         # Refused when sold credits were already consumed; nothing written then.
         self._credit_release_on_draft()
         # A plan overlays a posted invoice: back to draft, the plan is history.
         self._installment_cancel_plans()
-        return super().button_draft()
+        result = super().button_draft()
+        self._billing_check_balances(balances)
+        return result
 
     def button_cancel(self):
         self._installment_cancel_plans()

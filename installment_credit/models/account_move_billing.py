@@ -1,10 +1,21 @@
 from collections import defaultdict
 
+from markupsafe import Markup
+
 from odoo import Command, _, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_compare, float_is_zero
 
 from .account_move import NO_AUTO_TOPUP_KEY, OVERRIDE_LIMIT_KEY
+
+
+class _LimitOverride:
+    """Context value of a manager's override: the documents it covers."""
+
+    __slots__ = ("move_ids",)
+
+    def __init__(self, move_ids):
+        self.move_ids = frozenset(move_ids)
 
 
 class AccountMove(models.Model):
@@ -14,25 +25,21 @@ class AccountMove(models.Model):
     _inherit = "account.move"
 
     def _billing_is_topup(self):
-        """Whether this document sells prepaid credit (a line on the prepayment
-        account of its company)."""
-        self.ensure_one()
-        account = self.company_id.prepayment_account_id
-        return bool(account) and account in self.line_ids.account_id
+        """Whether this document only sells prepaid credit: a customer invoice
+        whose product lines all credit the prepayment account of its company.
 
-    def _billing_exposure_amount(self):
-        """Company-currency amount this document adds to the customer's exposure:
-        its receivable total, minus what it credits to the prepayment account."""
+        A single line on that account does not make a top-up: a document that
+        also sells anything else is an ordinary invoice, checked against the
+        credit limit on its full amount and settled like any other.
+        """
         self.ensure_one()
         account = self.company_id.prepayment_account_id
-        prepaid_part = 0.0
-        if account:
-            prepaid_part = -sum(
-                self.line_ids.filtered(lambda line: line.account_id == account).mapped(
-                    "balance"
-                )
-            )
-        return self.amount_total_signed - prepaid_part
+        if not account or self.move_type != "out_invoice":
+            return False
+        products = self.invoice_line_ids.filtered(
+            lambda line: line.display_type == "product"
+        )
+        return bool(products) and all(line.account_id == account for line in products)
 
     def _billing_credit_limit_excess(self, lock=False):
         """Customers that posting ``self`` would take beyond their credit limit.
@@ -66,8 +73,10 @@ class AccountMove(models.Model):
                 continue
             if move._billing_is_topup():
                 continue
+            # credit bought on an ordinary invoice is not paid yet: the whole
+            # receivable counts
             amount = (
-                move._billing_exposure_amount()
+                move.amount_total_signed
                 - move._get_partner_credit_warning_exclude_amount()
             )
             amounts_by_key[(company, partner)] += amount
@@ -113,7 +122,8 @@ class AccountMove(models.Model):
                 )
         return excesses
 
-    def _billing_excess_message(self, excesses):
+    def _billing_excess_lines(self, excesses):
+        """One line per customer: the limit, the exposure and the excess."""
         lines = []
         for excess in excesses:
             currency = excess["company"].currency_id
@@ -140,9 +150,12 @@ class AccountMove(models.Model):
                         **values,
                     )
                 )
+        return lines
+
+    def _billing_excess_message(self, excesses):
         return "\n".join(
             [_("Posting is refused: the credit limit would be exceeded.")]
-            + lines
+            + self._billing_excess_lines(excesses)
             + [
                 _(
                     "Ask for a payment or a top-up, raise the credit limit, or ask a "
@@ -152,13 +165,14 @@ class AccountMove(models.Model):
         )
 
     def _billing_may_override(self):
-        return bool(self.env.context.get(OVERRIDE_LIMIT_KEY)) and (
-            self.env.su
-            or self.env.user.has_group("installment_credit.group_installment_manager")
-        )
+        # Only ``action_post_override_limit`` puts this object in the context:
+        # a context coming over RPC is JSON and cannot carry it.
+        token = self.env.context.get(OVERRIDE_LIMIT_KEY)
+        return isinstance(token, _LimitOverride) and set(self.ids) <= token.move_ids
 
     def _billing_check_limits(self, soft=True):
-        """Refuse posting beyond credit limits, unless a manager overrides."""
+        """Refuse posting beyond credit limits, unless a manager overrides
+        through ``action_post_override_limit``."""
         if self._billing_may_override():
             return
         to_check = self
@@ -168,6 +182,52 @@ class AccountMove(models.Model):
         excesses = to_check._billing_credit_limit_excess(lock=True)
         if excesses:
             raise UserError(self._billing_excess_message(excesses))
+
+    def action_post_override_limit(self, reason):
+        """Post the draft documents of ``self`` beyond the credit limits.
+
+        The only way past the credit-limit check. The customers are locked and
+        their excess computed again; when posting does exceed a limit, a note
+        with the manager's name, the reason and each customer's limit,
+        exposure and excess is logged on every document posted.
+
+        :param reason: why the limit may be exceeded (required, not blank)
+        :return: the result of ``action_post``
+        :raise AccessError: the user is not an Installments & Credits manager
+        :raise UserError: no reason was given
+        """
+        if not self.env.user.has_group("installment_credit.group_installment_manager"):
+            raise AccessError(
+                _("Only Installments & Credits managers can override credit limits.")
+            )
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(
+                _(
+                    "Give the reason for exceeding the credit limit: it is logged "
+                    "on the invoices."
+                )
+            )
+        moves = self.filtered(lambda move: move.state == "draft")
+        if not moves:
+            return False
+        excesses = moves._billing_credit_limit_excess(lock=True)
+        token = _LimitOverride(moves.ids)
+        result = moves.with_context(**{OVERRIDE_LIMIT_KEY: token}).action_post()
+        if excesses:
+            body = Markup("<br/>").join(
+                [
+                    _(
+                        "Credit limit overridden by %(user)s.",
+                        user=self.env.user.name,
+                    ),
+                    _("Reason: %(reason)s", reason=reason),
+                    *moves._billing_excess_lines(excesses),
+                ]
+            )
+            for move in moves:
+                move.message_post(body=body)
+        return result
 
     def _billing_after_post(self):
         """Remember posted top-up invoices on their customer; settle prepaid
@@ -197,8 +257,86 @@ class AccountMove(models.Model):
             if not self.env.context.get(NO_AUTO_TOPUP_KEY):
                 partners._prepaid_auto_topup(company)
 
+    # ------------------------------------------------------------------
+    # Un-posting: the same lock as settlement and withdrawal
+    # ------------------------------------------------------------------
+    def _billing_lock_balances(self):
+        """Lock the prepaid customers whose balance un-posting ``self`` may
+        lower (payments, top-ups, settlements) and read their balances.
+
+        :return: dict company -> (partners, dict partner id -> balance)
+        """
+        partners_by_company = {}
+        for company, moves in (
+            self.filtered(lambda move: move.state == "posted")
+            .grouped("company_id")
+            .items()
+        ):
+            account = company.prepayment_account_id
+            if not account:
+                continue
+            lines = moves.line_ids.filtered(
+                lambda line, acc=account: (
+                    line.partner_id
+                    and (
+                        line.account_id == acc
+                        or line.account_id.account_type == "asset_receivable"
+                    )
+                )
+            )
+            partners = lines.partner_id.commercial_partner_id.with_company(
+                company
+            ).filtered(lambda p: p.billing_mode == "prepaid")
+            if partners:
+                partners_by_company[company] = partners
+        if not partners_by_company:
+            return {}
+        # one lock for all companies, in id order
+        self.env["res.partner"].browse(
+            sorted({pid for p in partners_by_company.values() for pid in p.ids})
+        )._billing_lock()
+        return {
+            company: (
+                partners,
+                {
+                    pid: values["balance"]
+                    for pid, values in partners._prepaid_get_amounts(company).items()
+                },
+            )
+            for company, partners in partners_by_company.items()
+        }
+
+    def _billing_check_balances(self, before):
+        """Refuse a change that lowered a prepaid balance below minus the
+        customer's credit limit.
+
+        :param before: the result of ``_billing_lock_balances``
+        :raise UserError: naming the customer, its balance and limit
+        """
+        for company, (partners, balances) in before.items():
+            currency = company.currency_id
+            after = partners._prepaid_get_amounts(company)
+            for partner in partners:
+                balance = after[partner.id]["balance"]
+                if currency.compare_amounts(balance, balances[partner.id]) >= 0:
+                    continue
+                limit = partner.sudo().credit_limit
+                if currency.compare_amounts(-balance, limit) > 0:
+                    raise UserError(
+                        _(
+                            "This would bring the prepaid balance of %(partner)s "
+                            "to %(balance)s, below minus their credit limit of "
+                            "%(limit)s. Settle or reset their invoices first, "
+                            "record another payment, or ask a manager to raise "
+                            "the credit limit.",
+                            partner=partner.display_name,
+                            balance=currency.format(balance),
+                            limit=currency.format(limit),
+                        )
+                    )
+
     def action_post(self):
-        if not self.env.context.get(OVERRIDE_LIMIT_KEY) and self.env.user.has_group(
+        if not self._billing_may_override() and self.env.user.has_group(
             "installment_credit.group_installment_manager"
         ):
             excesses = self._billing_credit_limit_excess()

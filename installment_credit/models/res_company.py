@@ -3,9 +3,18 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from ..tools import schedule
+
+# Company policy the credit-limit and prepaid checks rely on: managers only.
+LIMIT_POLICY_FIELDS = (
+    "account_use_credit_limit",
+    "billing_limit_policy",
+    "prepayment_account_id",
+    "prepaid_product_id",
+    "prepaid_journal_id",
+)
 
 
 class ResCompany(models.Model):
@@ -177,6 +186,40 @@ class ResCompany(models.Model):
                         account=account.display_name,
                     )
                 )
+
+    def write(self, vals):
+        changed = [
+            fname
+            for fname in LIMIT_POLICY_FIELDS
+            if fname in vals
+            and any(
+                company[fname]
+                != self._fields[fname].convert_to_record(
+                    self._fields[fname].convert_to_cache(vals[fname], company),
+                    company,
+                )
+                for company in self.sudo()
+            )
+        ]
+        if (
+            changed
+            and not self.env.su
+            and not self.env.user.has_group(
+                "installment_credit.group_installment_manager"
+            )
+        ):
+            raise AccessError(
+                _(
+                    "Only Installments & Credits managers can change the credit "
+                    "limit policy and prepaid settings of a company (%(fields)s). "
+                    "Ask a manager to make this change.",
+                    fields=", ".join(
+                        self._fields[fname]._description_string(self.env)
+                        for fname in changed
+                    ),
+                )
+            )
+        return super().write(vals)
 
     def _get_prepaid_journal(self):
         """Return the journal of prepaid settlement entries for this company."""

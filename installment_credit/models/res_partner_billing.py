@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import float_compare, float_is_zero
 
 BILLING_FIELDS = (
@@ -8,6 +8,9 @@ BILLING_FIELDS = (
     "auto_topup_threshold",
     "auto_topup_amount",
 )
+# What the credit-limit and prepaid checks rely on: managers only change them.
+LIMIT_FIELDS = (*BILLING_FIELDS, "credit_limit", "use_partner_credit_limit")
+MANAGER_GROUP = "installment_credit.group_installment_manager"
 
 
 class ResPartner(models.Model):
@@ -256,7 +259,75 @@ class ResPartner(models.Model):
             }
         return None
 
+    # ------------------------------------------------------------------
+    # Who may change what the limit check relies on
+    # ------------------------------------------------------------------
+    def _billing_is_default_value(self, fname, value):
+        """Whether ``value`` of limit field ``fname`` is what a new customer
+        gets anyway (postpaid, the company's default limit, no auto top-up)."""
+        if fname == "billing_mode":
+            return value in (False, None, "postpaid")
+        if fname == "credit_limit":
+            fallback = self._fields["credit_limit"].get_company_dependent_fallback(self)
+            return float_compare(value or 0.0, fallback or 0.0, precision_digits=6) == 0
+        return not value
+
+    def _billing_changes_limit_fields(self, vals):
+        """Names of the limit fields ``vals`` would change on ``self``."""
+        changed = []
+        for fname in LIMIT_FIELDS:
+            if fname not in vals:
+                continue
+            field = self._fields[fname]
+            new = field.convert_to_record(
+                field.convert_to_cache(vals[fname], self), self
+            )
+            for partner in self:
+                old = partner.sudo()[fname]
+                if field.type == "float":
+                    differs = (
+                        float_compare(old or 0.0, new or 0.0, precision_digits=6) != 0
+                    )
+                else:
+                    differs = old != new
+                if differs:
+                    changed.append(fname)
+                    break
+        return changed
+
+    def _billing_check_manager(self, fnames):
+        if not fnames or self.env.su or self.env.user.has_group(MANAGER_GROUP):
+            return
+        labels = ", ".join(
+            self._fields[fname]._description_string(self.env) for fname in fnames
+        )
+        raise AccessError(
+            _(
+                "Only Installments & Credits managers can change the credit limit "
+                "and billing settings of a customer (%(fields)s): the credit-limit "
+                "check relies on them. Ask a manager to make this change.",
+                fields=labels,
+            )
+        )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._billing_check_manager(
+            sorted(
+                {
+                    fname
+                    for vals in vals_list
+                    for fname in LIMIT_FIELDS
+                    if fname in vals
+                    and not self._billing_is_default_value(fname, vals[fname])
+                }
+            )
+        )
+        return super().create(vals_list)
+
     def write(self, vals):
+        if any(fname in vals for fname in LIMIT_FIELDS):
+            self._billing_check_manager(self._billing_changes_limit_fields(vals))
         if not any(fname in vals for fname in BILLING_FIELDS):
             return super().write(vals)
         company = self.env.company

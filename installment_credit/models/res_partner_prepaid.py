@@ -105,19 +105,16 @@ class ResPartner(models.Model):
             values["balance"] = currency.round(values["held"] - values["receivable"])
         return result
 
-    def _prepaid_pending_topups(self, company):
-        """Top-up invoices of ``self`` (commercial partners) not paid yet.
+    def _prepaid_documents_buying_credit(self, company):
+        """Customer invoices of ``self`` (commercial partners) with a line on the
+        prepayment account that are not paid yet, drafts included.
 
-        A top-up invoice is a customer invoice with a line on the prepayment
-        account. Drafts count: they will become an unpaid top-up once posted.
-
-        :return: dict commercial partner id -> ``account.move`` recordset
+        :return: ``account.move`` recordset
         """
-        result = defaultdict(lambda: self.env["account.move"])
         account = company.prepayment_account_id
         if not self or not account:
-            return result
-        moves = self.env["account.move"].search(
+            return self.env["account.move"]
+        return self.env["account.move"].search(
             [
                 ("company_id", "=", company.id),
                 ("move_type", "=", "out_invoice"),
@@ -127,33 +124,54 @@ class ResPartner(models.Model):
                 ("line_ids.account_id", "=", account.id),
             ]
         )
-        for move in moves:
+
+    def _prepaid_pending_topups(self, company):
+        """Top-up invoices of ``self`` (commercial partners) not paid yet.
+
+        A top-up invoice only sells prepaid credit (see
+        ``account.move._billing_is_topup``). Drafts count: they will become an
+        unpaid top-up once posted.
+
+        :return: dict commercial partner id -> ``account.move`` recordset
+        """
+        result = defaultdict(lambda: self.env["account.move"])
+        moves = self._prepaid_documents_buying_credit(company)
+        for move in moves.filtered(lambda m: m._billing_is_topup()):
             result[move.commercial_partner_id.id] |= move
         return result
 
     def _prepaid_spendable(self, company, amounts=None):
         """Part of the money held on the prepayment account that is really paid.
 
-        ``held`` minus the unpaid part of posted top-up invoices (that part is
-        on the prepayment account, but the customer owes it on the receivable),
-        never below zero.
+        ``held`` minus the credit bought on posted invoices and not paid yet
+        (that part is on the prepayment account, but the customer owes it on
+        the receivable), never below zero. Of an invoice that sells credit and
+        something else, at most the credit bought is unpaid credit.
 
         :return: dict commercial partner id -> amount in company currency
         """
         amounts = amounts or self._prepaid_get_amounts(company)
-        pending = self._prepaid_pending_topups(company)
+        account = company.prepayment_account_id
+        moves = self._prepaid_documents_buying_credit(company).filtered(
+            lambda m: m.state == "posted"
+        )
+        unpaid = defaultdict(float)
+        for move in moves:
+            bought = -sum(
+                move.line_ids.filtered(lambda line: line.account_id == account).mapped(
+                    "balance"
+                )
+            )
+            unpaid[move.commercial_partner_id.id] += max(
+                min(move.amount_residual_signed, bought), 0.0
+            )
         currency = company.currency_id
-        result = {}
-        for partner in self.commercial_partner_id:
-            unpaid = sum(
-                move.amount_residual_signed
-                for move in pending[partner.id]
-                if move.state == "posted"
+        return {
+            partner.id: max(
+                currency.round(amounts[partner.id]["held"] - unpaid[partner.id]), 0.0
             )
-            result[partner.id] = max(
-                currency.round(amounts[partner.id]["held"] - unpaid), 0.0
-            )
-        return result
+            for partner in self.commercial_partner_id
+        }
 
     def _prepaid_withdrawable(self, company):
         """How much of their balance the commercial partners of ``self`` may
@@ -298,15 +316,11 @@ class ResPartner(models.Model):
             + [("amount_residual", "!=", 0.0)],
             order="date_maturity, date, id",
         )
-
-        def is_topup(line):
-            return bool(account) and account in line.move_id.line_ids.account_id
-
         debits = lines.filtered(
             lambda line: (
                 line.amount_residual > 0
                 and line.move_id.move_type in ("out_invoice", "out_receipt")
-                and not is_topup(line)
+                and not line.move_id._billing_is_topup()
             )
         )
         credits = lines.filtered(lambda line: line.amount_residual < 0)

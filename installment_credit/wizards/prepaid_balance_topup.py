@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 
 class PrepaidBalanceTopup(models.TransientModel):
@@ -30,6 +31,9 @@ class PrepaidBalanceTopup(models.TransientModel):
     )
     date = fields.Date(required=True, default=fields.Date.context_today)
     memo = fields.Char()
+    # What this wizard created: a second submission opens it again.
+    move_id = fields.Many2one("account.move", readonly=True)
+    payment_id = fields.Many2one("account.payment", readonly=True)
 
     @api.depends("company_id", "method")
     def _compute_journal_id(self):
@@ -72,25 +76,51 @@ class PrepaidBalanceTopup(models.TransientModel):
             raise UserError(_("Choose the bank or cash journal of the payment."))
         return partner
 
+    def _action_open_result(self):
+        if self.move_id:
+            return {
+                "type": "ir.actions.act_window",
+                "res_model": "account.move",
+                "res_id": self.move_id.id,
+                "view_mode": "form",
+            }
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "account.payment",
+            "res_id": self.payment_id.id,
+            "view_mode": "form",
+        }
+
     def action_confirm(self):
         """Create the top-up: a posted top-up invoice or a posted payment.
+
+        Once per wizard: the wizard row is locked and remembers what it
+        created, so a second submission (double click, retried request) opens
+        the same document instead of creating another one; a concurrent one
+        fails to serialize and, retried, finds it.
 
         :return: an action opening the created document
         :raise UserError: partner not prepaid, amount not positive, missing
             configuration
         """
+        self.ensure_one()
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM prepaid_balance_topup WHERE id = %s FOR UPDATE",
+                self.id,
+            )
+        )
+        self.invalidate_recordset(["move_id", "payment_id"])
+        if self.move_id or self.payment_id:
+            return self._action_open_result()
         partner = self._check_input()
         company = self.company_id
         if self.method == "invoice":
-            move = partner._prepaid_create_topup_invoices(
+            self.move_id = partner._prepaid_create_topup_invoices(
                 company, {partner.id: self.amount}
             )
-            return {
-                "type": "ir.actions.act_window",
-                "res_model": "account.move",
-                "res_id": move.id,
-                "view_mode": "form",
-            }
+            return self._action_open_result()
         payment = (
             self.env["account.payment"]
             .with_company(company)
@@ -109,9 +139,5 @@ class PrepaidBalanceTopup(models.TransientModel):
             )
         )
         payment.action_post()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "account.payment",
-            "res_id": payment.id,
-            "view_mode": "form",
-        }
+        self.payment_id = payment
+        return self._action_open_result()
