@@ -347,12 +347,9 @@ class AccountMove(models.Model):
                         "message": self._billing_excess_message(excesses),
                     }
                 )
-                return {
-                    "type": "ir.actions.act_window",
-                    "name": _("Credit limit exceeded"),
-                    "res_model": "billing.limit.override",
-                    "res_id": wizard.id,
-                    "view_mode": "form",
-                    "target": "new",
-                }
+                action = self.env["ir.actions.act_window"]._for_xml_id(
+                    "installment_credit.billing_limit_override_action"
+                )
+                action["res_id"] = wizard.id
+                return action
         return super().action_post()

@@ -373,41 +373,32 @@ class ResPartner(models.Model):
         self.ensure_one()
         company = self.env.company
         partner = self.commercial_partner_id
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Prepaid balance of %(partner)s", partner=partner.display_name),
-            "res_model": "account.move.line",
-            "view_mode": "list,form",
-            "views": [
-                (self.env.ref("account.view_move_line_tree").id, "list"),
-                (False, "form"),
-            ],
-            "domain": self._prepaid_books_domain(company)
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_account_moves_all"
+        )
+        action.update(
+            name=_("Prepaid balance of %(partner)s", partner=partner.display_name),
+            domain=self._prepaid_books_domain(company)
             + [("partner_id.commercial_partner_id", "=", partner.id)],
-            "context": {"search_default_group_by_account": 1, "create": False},
-        }
+            context={"search_default_group_by_account": 1, "create": False},
+        )
+        return action
 
     def action_prepaid_topup(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Top up"),
-            "res_model": "prepaid.balance.topup",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_partner_id": self.commercial_partner_id.id},
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "installment_credit.prepaid_balance_topup_action"
+        )
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
 
     def action_prepaid_withdraw(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Withdraw credit"),
-            "res_model": "prepaid.balance.withdraw",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_partner_id": self.commercial_partner_id.id},
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "installment_credit.prepaid_balance_withdraw_action"
+        )
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
 
     def action_prepaid_apply_balance(self):
         """Settle the customer's open invoices from the prepaid balance now."""

@@ -77,19 +77,7 @@ class PrepaidBalanceTopup(models.TransientModel):
         return partner
 
     def _action_open_result(self):
-        if self.move_id:
-            return {
-                "type": "ir.actions.act_window",
-                "res_model": "account.move",
-                "res_id": self.move_id.id,
-                "view_mode": "form",
-            }
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "account.payment",
-            "res_id": self.payment_id.id,
-            "view_mode": "form",
-        }
+        return (self.move_id or self.payment_id)._get_records_action(context={})
 
     def action_confirm(self):
         """Create the top-up: a posted top-up invoice or a posted payment.

@@ -125,10 +125,4 @@ class PrepaidBalanceWithdraw(models.TransientModel):
                 reason=self.reason,
             )
         )
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "account.payment",
-            "name": _("Withdrawal"),
-            "view_mode": "list,form",
-            "domain": [("id", "in", payments.ids)],
-        }
+        return payments._get_records_action(name=_("Withdrawal"), context={})
