@@ -54,6 +54,7 @@ class CreditGrant(models.Model):
         index="btree_not_null",
         ondelete="set null",
         check_company=True,
+        groups="base.group_user",
     )
     move_id = fields.Many2one(
         "account.move",
@@ -109,7 +110,10 @@ class CreditGrant(models.Model):
         store=True,
     )
     allocation_ids = fields.One2many(
-        "credit.consumption.allocation", "grant_id", string="Allocations"
+        "credit.consumption.allocation",
+        "grant_id",
+        string="Allocations",
+        groups="base.group_user",
     )
 
     def init(self):

@@ -46,7 +46,10 @@ class InstallmentPlan(models.Model):
         "res.currency", related="move_id.currency_id", store=True
     )
     invoice_user_id = fields.Many2one(
-        "res.users", string="Salesperson", related="move_id.invoice_user_id"
+        "res.users",
+        string="Salesperson",
+        related="move_id.invoice_user_id",
+        groups="base.group_user",
     )
     amount_total = fields.Monetary(
         string="Amount Financed",
@@ -194,6 +197,7 @@ class InstallmentPlan(models.Model):
     def action_send_reminder(self):
         """Send the next applicable reminder for this plan now (and log it)."""
         self.ensure_one()
+        self.env["installment.reminder.run"]._check_send_rights()
         if self.state != "active":
             raise UserError(
                 _("%s is not active: there is nothing to remind.", self.display_name)

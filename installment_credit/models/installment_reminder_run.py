@@ -4,7 +4,7 @@ from collections import defaultdict
 from markupsafe import Markup
 
 from odoo import _, api, fields, models, modules
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from .installment_reminder_log import ReminderFormatter
@@ -478,6 +478,21 @@ class InstallmentReminderRun(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
+    def _check_send_rights(self):
+        """*Send Reminder Now* is for Installments & Credits users: checked
+        before anything is read or claimed (the run itself writes the send
+        log in SQL, which no access right would stop)."""
+        if not self.env.su and not self.env.user.has_group(
+            "installment_credit.group_installment_user"
+        ):
+            raise AccessError(
+                _(
+                    "Only Installments & Credits users can send a reminder by "
+                    "hand: ask a user of that group to send it."
+                )
+            )
+
+    @api.model
     def _send_now(self, partner, plan_lines=None, invoices=None):
         """Send, by hand, the next applicable reminder of these targets.
 
@@ -485,9 +500,11 @@ class InstallmentReminderRun(models.AbstractModel):
         run would); when nothing is due yet, the earliest open target gets
         the first rule not sent yet, ahead of time. Logged with ``manual``.
 
+        :raise AccessError: the caller is not an Installments & Credits user
         :raise UserError: customer excluded or without email, or no rule left
         :return: the logs written
         """
+        self._check_send_rights()
         today = fields.Date.context_today(self)
         if partner.installment_no_reminder:
             raise UserError(
