@@ -322,7 +322,13 @@ class InstallmentPlan(models.Model):
 
     @api.model
     def _cron_installment_daily(self):
-        """Daily: flip overdue installments to late, then hand them over."""
+        """Daily: flip overdue installments to late, then hand them over.
+
+        The flip is committed on its own (when run by the scheduler) before
+        any reminder is sent: a reminder run that fails or times out never
+        takes the late states back."""
         lines = self.env["installment.plan.line"]._flip_late_installments()
+        if self.env["installment.batch.guard"]._auto_commit():
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         lines._on_installments_late()
         return lines
