@@ -65,7 +65,10 @@ class CreditPortal(InstallmentPortal):
             limit=self._consumptions_per_page,
             offset=pager["offset"],
         )
-        # Ownership: ``partner`` is the logged-in user's own commercial partner.
+        # Ownership: ``partner`` is the logged-in user's own commercial partner
+        # and the consumptions were searched as the portal user; their
+        # reference is an internal field (groups), shown on this page only.
+        consumptions = consumptions.sudo()
         billing = partner.sudo()
         values = self._prepare_portal_layout_values()
         values.update(

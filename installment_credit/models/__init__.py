@@ -1,3 +1,4 @@
+from . import installment_batch_guard
 from . import res_company
 from . import res_config_settings
 from . import installment_plan
@@ -17,6 +18,7 @@ from . import res_partner_credit
 from . import installment_reminder_rule
 from . import installment_reminder_log
 from . import installment_reminder_run
+from . import installment_reminder_run_manual
 from . import ir_qweb
 from . import credit_type
 from . import credit_package

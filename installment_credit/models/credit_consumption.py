@@ -33,14 +33,24 @@ class CreditConsumption(models.Model):
     quantity = fields.Float(digits=CREDIT_DIGITS, required=True, readonly=True)
     date = fields.Date(required=True, readonly=True, index=True)
     description = fields.Char(readonly=True)
-    reference = fields.Char(readonly=True, help="Free text given by the caller.")
-    res_model = fields.Char(string="Source model", readonly=True)
+    # What the caller of the service passed, and who reversed: internal
+    # bookkeeping, not shown on the portal (which reads it as sudo).
+    reference = fields.Char(
+        readonly=True, groups="base.group_user", help="Free text given by the caller."
+    )
+    res_model = fields.Char(
+        string="Source model", readonly=True, groups="base.group_user"
+    )
     res_id = fields.Many2oneReference(
-        string="Source record", model_field="res_model", readonly=True
+        string="Source record",
+        model_field="res_model",
+        readonly=True,
+        groups="base.group_user",
     )
     idempotency_key = fields.Char(
         readonly=True,
         copy=False,
+        groups="base.group_user",
         help="Key given by the caller: a second call with the same key returns "
         "this consumption and spends nothing more.",
     )
@@ -52,12 +62,15 @@ class CreditConsumption(models.Model):
         index=True,
     )
     date_reversed = fields.Date(string="Reversed on", readonly=True)
-    reversed_uid = fields.Many2one("res.users", string="Reversed by", readonly=True)
+    reversed_uid = fields.Many2one(
+        "res.users", string="Reversed by", readonly=True, groups="base.group_user"
+    )
     allocation_ids = fields.One2many(
         "credit.consumption.allocation",
         "consumption_id",
         string="Allocations",
         readonly=True,
+        groups="base.group_user",
     )
 
     _sql_constraints = [

@@ -54,6 +54,7 @@ class CreditGrant(models.Model):
         index="btree_not_null",
         ondelete="set null",
         check_company=True,
+        groups="base.group_user",
     )
     move_id = fields.Many2one(
         "account.move",
@@ -123,7 +124,10 @@ class CreditGrant(models.Model):
         store=True,
     )
     allocation_ids = fields.One2many(
-        "credit.consumption.allocation", "grant_id", string="Allocations"
+        "credit.consumption.allocation",
+        "grant_id",
+        string="Allocations",
+        groups="base.group_user",
     )
 
     def init(self):
@@ -443,56 +447,97 @@ class CreditGrant(models.Model):
     def _cron_expire_and_notify(self, batch_size=CRON_BATCH):
         """Expire grants past their expiry date, then send one "credits
         expiring" email per grant entering the notice window. Both steps work by
-        batches and commit in between; running it twice does nothing more."""
+        batches and commit in between; running it twice does nothing more.
+        Each batch runs in a savepoint: a customer whose item fails is skipped
+        (noted in its chatter, processed again by the next run), the others go
+        on, and the action ends as failed when one was skipped."""
         today = fields.Date.context_today(self)
-        expired = self._expire_grants(today, batch_size)
-        notified = self._notify_expiring(today, batch_size)
+        expired, failures = self._expire_grants(today, batch_size)
+        notified, notice_failures = self._notify_expiring(today, batch_size)
         _logger.info("credit grants: %s expired, %s notified", expired, notified)
+        self.env["installment.batch.guard"]._raise_if_skipped(
+            failures + notice_failures,
+            _("Credit expiry and notices"),
+            done=expired + notified,
+        )
 
     def _expire_grants(self, today, batch_size):
+        """:return: (number of grants expired, failures)"""
+        guard = self.env["installment.batch.guard"]
         done = 0
+        failures = []
+        skipped_ids = []  # grants of skipped customers: not retried in this run
         while True:
             self.flush_model()
-            self.env.cr.execute(
-                SQL(
-                    """
-                    UPDATE credit_grant SET date_expired = %(today)s
-                     WHERE id IN (
-                        SELECT id FROM credit_grant
-                         WHERE state = 'active' AND date_expiry <= %(today)s
-                      ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-                 RETURNING id
-                    """,
-                    today=today,
-                    limit=batch_size,
+            ids = [
+                row[0]
+                for row in self.env.execute_query(
+                    SQL(
+                        """
+                    SELECT id FROM credit_grant
+                     WHERE state = 'active' AND date_expiry <= %(today)s
+                       AND id != ALL(%(skipped)s)
+                  ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+                        """,
+                        today=today,
+                        skipped=skipped_ids,
+                        limit=batch_size,
+                    )
                 )
-            )
-            ids = [row[0] for row in self.env.cr.fetchall()]
+            ]
             if not ids:
                 break
             grants = self.browse(ids)
-            grants.invalidate_recordset(["date_expired"])
-            grants.modified(["date_expired"])
-            grants.flush_recordset()
-            done += len(ids)
+
+            def expire(partners, grants=grants):
+                todo = grants.filtered(lambda grant: grant.partner_id in partners)
+                self.env.execute_query(
+                    SQL(
+                        "UPDATE credit_grant SET date_expired = %s WHERE id = ANY(%s)",
+                        today,
+                        todo.ids,
+                    )
+                )
+                todo.invalidate_recordset(["date_expired"])
+                todo.modified(["date_expired"])
+                todo.flush_recordset()
+
+            batch_failures = guard._run_isolated(
+                grants.partner_id, expire, _("Credit expiry")
+            )
+            failures += batch_failures
+            skipped = self.env["res.partner"].union(
+                *(partner for partner, _error in batch_failures)
+            )
+            batch_skipped = grants.filtered(lambda g, s=skipped: g.partner_id in s)
+            skipped_ids += batch_skipped.ids
+            done += len(ids) - len(batch_skipped)
             remaining = self.search_count(
-                [("state", "=", "active"), ("date_expiry", "<=", today)]
+                [
+                    ("state", "=", "active"),
+                    ("date_expiry", "<=", today),
+                    ("id", "not in", skipped_ids),
+                ]
             )
             self.env["ir.cron"]._notify_progress(done=len(ids), remaining=remaining)
             if self.env["account.move"]._can_commit():
                 self.env.cr.commit()  # pylint: disable=invalid-commit
             if len(ids) < batch_size:
                 break
-        return done
+        return done, failures
 
     def _notify_expiring(self, today, batch_size):
+        """:return: (number of notices queued, failures)"""
         template = self.env.ref(
             "installment_credit.credit_grant_mail_template_expiring",
             raise_if_not_found=False,
         )
         if not template:
-            return 0
+            return 0, []
+        guard = self.env["installment.batch.guard"]
         done = 0
+        failures = []
+        skipped_ids = []
         companies = self.env["res.company"].search(
             [("credit_expiry_notice_days", ">", 0)]
         )
@@ -507,16 +552,26 @@ class CreditGrant(models.Model):
                 ("partner_id.email", "!=", False),
             ]
             while True:
-                grants = self.search(domain, limit=batch_size, order="id")
+                todo_domain = domain + [("id", "not in", skipped_ids)]
+                grants = self.search(todo_domain, limit=batch_size, order="id")
                 if not grants:
                     break
-                for grant in grants:
-                    template.with_company(company).send_mail(grant.id)
-                grants.write({"expiry_notified": True})
-                done += len(grants)
+
+                def notify(partners, grants=grants, company=company):
+                    todo = grants.filtered(lambda grant: grant.partner_id in partners)
+                    for grant in todo:
+                        template.with_company(company).send_mail(grant.id)
+                    todo.write({"expiry_notified": True})
+
+                failures += guard._run_isolated(
+                    grants.partner_id, notify, _("Credit expiry notice")
+                )
+                # the savepoint of a skipped customer rolled its flag back
+                skipped_ids += grants.filtered(lambda g: not g.expiry_notified).ids
+                done += len(grants.filtered("expiry_notified"))
                 self.env["ir.cron"]._notify_progress(
-                    done=len(grants), remaining=self.search_count(domain)
+                    done=len(grants), remaining=self.search_count(todo_domain)
                 )
                 if self.env["account.move"]._can_commit():
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-        return done
+        return done, failures

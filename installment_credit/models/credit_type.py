@@ -31,6 +31,10 @@ class CreditType(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda s: s.env.company
     )
+    # For the portal record rule: a customer sees the types they hold.
+    grant_ids = fields.One2many(
+        "credit.grant", "credit_type_id", string="Grants", groups="base.group_user"
+    )
 
     @api.constrains("rounding")
     def _check_rounding(self):

@@ -46,7 +46,10 @@ class InstallmentPlan(models.Model):
         "res.currency", related="move_id.currency_id", store=True
     )
     invoice_user_id = fields.Many2one(
-        "res.users", string="Salesperson", related="move_id.invoice_user_id"
+        "res.users",
+        string="Salesperson",
+        related="move_id.invoice_user_id",
+        groups="base.group_user",
     )
     amount_total = fields.Monetary(
         string="Amount Financed",
@@ -189,6 +192,7 @@ class InstallmentPlan(models.Model):
     def action_send_reminder(self):
         """Send the next applicable reminder for this plan now (and log it)."""
         self.ensure_one()
+        self.env["installment.reminder.run"]._check_send_rights()
         if self.state != "active":
             raise UserError(
                 _("%s is not active: there is nothing to remind.", self.display_name)
@@ -313,7 +317,13 @@ class InstallmentPlan(models.Model):
 
     @api.model
     def _cron_installment_daily(self):
-        """Daily: flip overdue installments to late, then hand them over."""
+        """Daily: flip overdue installments to late, then hand them over.
+
+        The flip is committed on its own (when run by the scheduler) before
+        any reminder is sent: a reminder run that fails or times out never
+        takes the late states back."""
         lines = self.env["installment.plan.line"]._flip_late_installments()
+        if self.env["installment.batch.guard"]._auto_commit():
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         lines._on_installments_late()
         return lines

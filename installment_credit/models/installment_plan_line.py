@@ -61,7 +61,10 @@ class InstallmentPlanLine(models.Model):
         related="plan_id.state", string="Plan Status", store=True
     )
     invoice_user_id = fields.Many2one(
-        "res.users", string="Salesperson", related="move_id.invoice_user_id"
+        "res.users",
+        string="Salesperson",
+        related="move_id.invoice_user_id",
+        groups="base.group_user",
     )
 
     def init(self):

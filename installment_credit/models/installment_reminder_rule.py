@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 
 class InstallmentReminderRule(models.Model):
@@ -54,6 +54,23 @@ class InstallmentReminderRule(models.Model):
     )
     log_ids = fields.One2many("installment.reminder.log", "rule_id", string="Sends")
     log_count = fields.Integer(string="Number of Sends", compute="_compute_log_count")
+
+    @api.constrains("mail_template_id")
+    def _check_mail_template_model(self):
+        # The run renders the template on the customer: any other model
+        # would fail at send time, for every customer of the batch.
+        for rule in self:
+            if rule.mail_template_id.model != "res.partner":
+                raise ValidationError(
+                    _(
+                        "The email template of reminder rule %(rule)s must be a "
+                        "template of Contact (res.partner), not of %(model)s: "
+                        "choose a reminder template.",
+                        rule=rule.name,
+                        model=rule.mail_template_id.model_id.name
+                        or rule.mail_template_id.model,
+                    )
+                )
 
     def _compute_log_count(self):
         counts = dict(

@@ -1,10 +1,10 @@
 import logging
 from collections import defaultdict
+from functools import partial
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models, modules
-from odoo.exceptions import UserError
+from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from .installment_reminder_log import ReminderFormatter
@@ -32,12 +32,16 @@ class InstallmentReminderRun(models.AbstractModel):
     def _cron_send_reminders(self, today=None, batch_size=None):
         """Send every reminder that fell due, at most once per (rule, target).
 
-        Targets are collected for all companies, grouped per (company,
-        customer) and handled in batches of about ``batch_size`` targets (a
-        customer is never split across batches, so it gets one email). When
-        run by the scheduler, each batch is committed and progress is reported
-        to ``ir.cron`` so that a crash or a timeout loses at most one batch;
-        what was committed is never sent again thanks to the send log.
+        Customers with something due are counted per company first, then
+        handled in batches of about ``batch_size`` targets (a customer is
+        never split across batches, so it gets one email). Each batch
+        collects its own candidates just before sending, so the amounts
+        emailed are current even when earlier batches took a while. A batch
+        runs in a savepoint: a customer whose reminder fails (a template
+        that does not render...) is skipped, noted in its chatter, and sent
+        by the next run. When run by the scheduler, each batch is committed
+        and progress is reported to ``ir.cron``; the action ends as failed
+        when a customer was skipped.
 
         :return: the number of targets handled (sent or superseded)
         """
@@ -47,31 +51,42 @@ class InstallmentReminderRun(models.AbstractModel):
             .sudo()
             .get_param("installment_credit.reminder_batch_size", DEFAULT_BATCH_SIZE)
         )
-        auto_commit = bool(self.env.context.get("cron_id")) and not (
-            modules.module.current_test
-        )
-        companies = self.env["res.company"].sudo().search([])
+        guard = self.env["installment.batch.guard"]
+        auto_commit = guard._auto_commit()
         batches = []
-        for company in companies:
-            candidates = self.with_company(company)._collect_candidates(today, company)
+        for company in self.env["res.company"].sudo().search([]):
+            counts = self.with_company(company)._collect_candidates(
+                today, company, count=True
+            )
+            batch, size = [], 0
+            for partner_id in sorted(counts):
+                batch.append(partner_id)
+                size += counts[partner_id]
+                if size >= batch_size:
+                    batches.append((company, batch, size))
+                    batch, size = [], 0
+            if batch:
+                batches.append((company, batch, size))
+        total = sum(size for _company, _batch, size in batches)
+        done = 0
+        failures = []
+        cron = self.env["ir.cron"]
+        cron._notify_progress(done=0, remaining=total)
+        for company, partner_ids, size in batches:
+            run = self.with_company(company)
+            candidates = run._collect_candidates(
+                today, company, partner_ids=partner_ids
+            )
             per_partner = defaultdict(list)
             for candidate in candidates:
                 per_partner[candidate["partner_id"]].append(candidate)
-            batch = []
-            for partner_id in sorted(per_partner):
-                batch.extend(per_partner[partner_id])
-                if len(batch) >= batch_size:
-                    batches.append((company, batch))
-                    batch = []
-            if batch:
-                batches.append((company, batch))
-        total = sum(len(batch) for _company, batch in batches)
-        done = 0
-        cron = self.env["ir.cron"]
-        cron._notify_progress(done=0, remaining=total)
-        for company, batch in batches:
-            self.with_company(company)._process_candidates(batch, today)
-            done += len(batch)
+
+            failures += guard._run_isolated(
+                self.env["res.partner"].browse(sorted(per_partner)),
+                partial(run._process_partners, per_partner, today),
+                _("Payment reminder"),
+            )
+            done += size
             cron._notify_progress(done=done, remaining=total - done)
             if auto_commit:
                 # a crash or a timeout loses at most this batch; what is
@@ -79,15 +94,47 @@ class InstallmentReminderRun(models.AbstractModel):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         if total:
             _logger.info("Installment reminders: %s targets handled", total)
+        guard._raise_if_skipped(failures, _("Payment reminders"), done=done)
         return done
 
-    def _collect_candidates(self, today, company, plan_lines=None, invoices=None):
+    def _process_partners(self, per_partner, today, partners):
+        """Process the candidates of these customers (``per_partner``: the
+        batch's candidates per customer id)."""
+        self._process_candidates(
+            [c for partner in partners for c in per_partner[partner.id]], today
+        )
+
+    def _collect_candidates(
+        self,
+        today,
+        company,
+        plan_lines=None,
+        invoices=None,
+        partner_ids=None,
+        count=False,
+    ):
         """(rule, target) pairs of ``company`` due by ``today`` and not logged.
 
-        ``plan_lines``/``invoices`` restrict the search (manual send). Returns
-        dicts with the rule, the target and what the email and the log need.
+        ``plan_lines``/``invoices`` restrict the search (manual send),
+        ``partner_ids`` to these customers (a batch of the run). Returns
+        dicts with the rule, the target and what the email and the log need;
+        with ``count``, ``{partner id: number of pairs}`` instead.
         """
         rows = []
+        counts = defaultdict(int)
+
+        def fetch(query):
+            if not count:
+                return self.env.execute_query_dict(query)
+            for partner_id, number in self.env.execute_query(
+                SQL(
+                    "SELECT c.partner_id, COUNT(*) FROM (%s) c GROUP BY c.partner_id",
+                    query,
+                )
+            ):
+                counts[partner_id] += number
+            return []
+
         partner_filter = SQL(
             "COALESCE(partner.installment_no_reminder, FALSE) = FALSE "
             "AND COALESCE(partner.email, '') != ''"
@@ -96,11 +143,15 @@ class InstallmentReminderRun(models.AbstractModel):
             line_filter = SQL()
             if plan_lines is not None:
                 line_filter = SQL("AND line.id IN %s", tuple(plan_lines.ids) or (0,))
+            if partner_ids is not None:
+                line_filter = SQL(
+                    "%s AND line.partner_id = ANY(%s)", line_filter, list(partner_ids)
+                )
             self.env["installment.plan.line"].flush_model()
             self.env["installment.reminder.rule"].flush_model()
             self.env["installment.reminder.log"].flush_model()
             self.env["res.partner"].flush_model(["installment_no_reminder", "email"])
-            rows += self.env.execute_query_dict(
+            rows += fetch(
                 SQL(
                     """
                 SELECT rule.id AS rule_id, rule.offset_days, rule.sequence,
@@ -142,11 +193,17 @@ class InstallmentReminderRun(models.AbstractModel):
             move_filter = SQL()
             if invoices is not None:
                 move_filter = SQL("AND move.id IN %s", tuple(invoices.ids) or (0,))
+            if partner_ids is not None:
+                move_filter = SQL(
+                    "%s AND move.commercial_partner_id = ANY(%s)",
+                    move_filter,
+                    list(partner_ids),
+                )
             self.env["account.move"].flush_model()
             self.env["account.move.line"].flush_model()
             self.env["installment.plan"].flush_model()
             prepaid = self._prepaid_partner_query()
-            invoice_rows = self.env.execute_query_dict(
+            invoice_rows = fetch(
                 SQL(
                     """
                 SELECT rule.id AS rule_id, rule.offset_days, rule.sequence,
@@ -197,6 +254,8 @@ class InstallmentReminderRun(models.AbstractModel):
             for row in invoice_rows:
                 row["kind"] = "invoice"
             rows += invoice_rows
+        if count:
+            return dict(counts)
         for row in rows:
             row["company_id"] = company.id
         return rows
@@ -472,95 +531,3 @@ class InstallmentReminderRun(models.AbstractModel):
             )
         if vals_list:
             self.env["mail.activity"].sudo().create(vals_list)
-
-    # ------------------------------------------------------------------
-    # Manual send
-    # ------------------------------------------------------------------
-
-    @api.model
-    def _send_now(self, partner, plan_lines=None, invoices=None):
-        """Send, by hand, the next applicable reminder of these targets.
-
-        Targets whose rules are due get the most advanced one (as the daily
-        run would); when nothing is due yet, the earliest open target gets
-        the first rule not sent yet, ahead of time. Logged with ``manual``.
-
-        :raise UserError: customer excluded or without email, or no rule left
-        :return: the logs written
-        """
-        today = fields.Date.context_today(self)
-        if partner.installment_no_reminder:
-            raise UserError(
-                _(
-                    '%s is excluded from reminders. Untick "Exclude from '
-                    'Reminders" on the customer to send one.',
-                    partner.display_name,
-                )
-            )
-        if not partner.email:
-            raise UserError(
-                _(
-                    "%s has no email address: add one on the customer to send "
-                    "a reminder.",
-                    partner.display_name,
-                )
-            )
-        company = (plan_lines or invoices).company_id[:1]
-        rule_model = self.with_company(company)
-        candidates = rule_model._collect_candidates(
-            today, company, plan_lines=plan_lines, invoices=invoices
-        )
-        if not candidates:
-            candidates = rule_model._collect_candidates(
-                fields.Date.add(today, years=100),
-                company,
-                plan_lines=plan_lines,
-                invoices=invoices,
-            )
-            if candidates:
-                first = min(candidates, key=lambda c: (c["due_date"], c["target_id"]))
-                candidates = [
-                    min(
-                        (
-                            c
-                            for c in candidates
-                            if (c["kind"], c["target_id"])
-                            == (first["kind"], first["target_id"])
-                        ),
-                        key=lambda c: (c["offset_days"], c["sequence"], c["rule_id"]),
-                    )
-                ]
-        if not candidates:
-            raise UserError(
-                _(
-                    "Every reminder rule has already been sent for what is open "
-                    "on this document, or nothing is left to pay. Add a rule, or "
-                    "delete a send log to send it again."
-                )
-            )
-        logs = rule_model._process_candidates(candidates, today, manual=True)
-        if not logs.filtered(lambda log: log.state == "sent"):
-            raise UserError(
-                _(
-                    "No reminder was sent: the due reminders were sent meanwhile "
-                    "or are superseded by one already sent."
-                )
-            )
-        return logs
-
-    @api.model
-    def _send_now_notification(self, logs):
-        sent = logs.filtered(lambda log: log.state == "sent")
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "message": _(
-                    "Reminder queued for %(partner)s (%(rules)s).",
-                    partner=sent.partner_id[:1].display_name,
-                    rules=", ".join(sent.rule_id.mapped("name")),
-                ),
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }

@@ -522,6 +522,9 @@ class ResPartner(models.Model):
         Companies one after the other, partners in batches of ``batch_size``,
         committing after each batch and reporting progress to the cron. Runs
         as superuser: it works for every company, whatever the cron's user.
+        A customer whose top-up fails (an account that cannot be used...) is
+        skipped and noted in its chatter; the others go on, and the action
+        ends as failed when one was skipped.
         """
         partner_model = self.sudo()
         companies = partner_model.env["res.company"].search(
@@ -550,8 +553,17 @@ class ResPartner(models.Model):
                 (company, partners[i : i + batch_size])
                 for i in range(0, len(partners), batch_size)
             ]
+        guard = partner_model.env["installment.batch.guard"]
+        failures = []
         for done, (company, batch) in enumerate(todo, start=1):
-            batch.with_company(company)._prepaid_auto_topup(company)
+            failures += guard._run_isolated(
+                batch,
+                lambda partners, company=company: partners.with_company(
+                    company
+                )._prepaid_auto_topup(company),
+                _("Automatic top-up"),
+            )
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(todo) - done)
             if partner_model.env["account.move"]._can_commit():
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+        guard._raise_if_skipped(failures, _("Automatic top-ups"), done=len(todo))

@@ -33,7 +33,8 @@ class ResPartner(models.Model):
         # payload rendered in this language, the others read the cursor's
         # cache (it lives as long as the run).
         cache = self.env.cr.cache.setdefault("installment_reminder_items", {})
-        key = (raw_payload, self.env.lang)
+        # per user too: the logs are read with the caller's rights
+        key = (raw_payload, self.env.lang, self.env.uid, self.env.su)
         per_partner = cache.setdefault(key, {})
         if self.id not in per_partner:
             per_partner.update(self._installment_reminder_items_batch(raw_payload))
@@ -55,7 +56,9 @@ class ResPartner(models.Model):
         for every customer of ``self``."""
         payload = dict(raw_payload)
         all_ids = [log_id for ids in payload.values() for log_id in ids]
-        all_logs = self.env["installment.reminder.log"].sudo().browse(all_ids)
+        # Read with the caller's rights (the run renders as superuser): the
+        # ids come from the context, which any caller can set.
+        all_logs = self.env["installment.reminder.log"].browse(all_ids)
         mine = all_logs.browse(
             [log_id for partner in self for log_id in payload.get(partner.id, ())]
         ).with_prefetch(all_ids)
@@ -63,7 +66,11 @@ class ResPartner(models.Model):
         formatters = {}
         result = {}
         for partner in self:
-            logs = all_logs.browse(payload.get(partner.id, ())).with_prefetch(all_ids)
+            logs = (
+                all_logs.browse(payload.get(partner.id, ()))
+                .with_prefetch(all_ids)
+                .filtered(lambda log, partner=partner: log.partner_id == partner)
+            )
             lang = partner.lang or self.env.lang
             if lang not in formatters:
                 formatters[lang] = ReminderFormatter(self.env, lang)
