@@ -103,6 +103,13 @@ class InstallmentPlanLine(models.Model):
         order so each installment knows when it was completed.
         """
         today = fields.Date.context_today(self)
+        # The whole plan is allocated, but only the lines being computed
+        # (``self``) are assigned: assigning a sibling would write it, and
+        # outside the plan service nothing writes an installment's allocation.
+        # Siblings whose allocation changes are marked for computation too
+        # (every dependency is plan-wide). In a form's onchange, ``self`` may
+        # be new records standing for the plan's lines: matched by origin.
+        results = {}
         for plan in self.plan_id:
             lines = plan.line_ids.sorted()
             currency = plan.currency_id
@@ -145,18 +152,32 @@ class InstallmentPlanLine(models.Model):
                     date_paid = dated[0][0]
                     if currency.is_zero(dated[0][1]):
                         dated.pop(0)
-                line.amount_reduced = currency.round(red)
-                line.amount_paid = got
-                line.amount_residual = residual
-                line.date_paid = date_paid if currency.is_zero(residual) else False
                 if currency.is_zero(residual):
-                    line.state = "paid"
+                    state = "paid"
                 elif line.due_date and line.due_date < today:
-                    line.state = "late"
+                    state = "late"
                 elif currency.compare_amounts(got, 0) > 0:
-                    line.state = "partial"
+                    state = "partial"
                 else:
-                    line.state = "pending"
+                    state = "pending"
+                results[line.id] = {
+                    "amount_reduced": currency.round(red),
+                    "amount_paid": got,
+                    "amount_residual": residual,
+                    "date_paid": date_paid if currency.is_zero(residual) else False,
+                    "state": state,
+                }
+        for line in self:
+            values = results.get(line.id) or results.get(line._origin.id)
+            if values is None:  # a line just added in a form: nothing settled
+                values = {
+                    "amount_reduced": 0.0,
+                    "amount_paid": 0.0,
+                    "amount_residual": line.amount,
+                    "date_paid": False,
+                    "state": "pending",
+                }
+            line.update(values)
 
     @api.constrains("amount")
     def _check_amount(self):
