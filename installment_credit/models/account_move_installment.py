@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools import schedule
+from .installment_plan import plan_service
 
 
 class AccountMove(models.Model):
@@ -284,6 +285,15 @@ class AccountMove(models.Model):
 
     def _installment_manual_lines(self, lines):
         currency = self.currency_id
+        if len(lines) > schedule.MAX_INSTALLMENTS:
+            raise UserError(
+                _(
+                    "A schedule has at most %(max)s installments (got %(count)s): "
+                    "merge some of them.",
+                    max=schedule.MAX_INSTALLMENTS,
+                    count=len(lines),
+                )
+            )
         values = []
         for due_date, amount in lines:
             if not due_date:
@@ -383,12 +393,13 @@ class AccountMove(models.Model):
         """Create the plan from ``[(due_date, amount)]`` and log it on the invoice."""
         self.ensure_one()
         plan_vals, line_vals_list = self._installment_plan_vals(values)
-        plan = self.env["installment.plan"].create(
+        plan = plan_service(self.env["installment.plan"]).create(
             dict(
                 plan_vals,
                 line_ids=[fields.Command.create(vals) for vals in line_vals_list],
             )
         )
+        plan = plan.with_env(self.env)
         self.message_post(
             body=_(
                 "Installment plan created: %(count)s installments from %(first)s "
@@ -507,12 +518,12 @@ class AccountMove(models.Model):
             plan_vals, line_vals_list = move._installment_plan_vals(values, fresh=True)
             plan_vals_list.append(plan_vals)
             schedules.append(line_vals_list)
-        Plan = self.env["installment.plan"].with_context(
+        Plan = plan_service(self.env["installment.plan"]).with_context(
             mail_create_nolog=True,
             mail_create_nosubscribe=True,
             tracking_disable=True,
         )
-        Line = self.env["installment.plan.line"]
+        Line = plan_service(self.env["installment.plan.line"])
         # A plan cancelled earlier in this transaction (reset to draft) must
         # be cancelled in the database before the new one is inserted as
         # active: one active plan per invoice is also a unique index.
@@ -533,4 +544,4 @@ class AccountMove(models.Model):
                 field = model._fields[name]
                 if field.compute:
                     self.env.remove_to_compute(field, records)
-        return plans
+        return plans.with_env(self.env)

@@ -6,6 +6,45 @@ from odoo.tools import SQL
 
 from ..tools import schedule
 
+# Plans and installments are created, deleted and tied to an invoice and its
+# money only by the plan service methods (``account.move.create_installment_plan``
+# and ``_installment_create_plan``, ``_installment_plans_from_terms`` at posting,
+# ``installment.plan.action_cancel``, the installment edit and its rebalancing).
+# They act through an environment whose context holds this object. It is a
+# Python object, not a flag: a context sent over RPC is JSON and cannot hold
+# it, whereas any caller can send ``{"some_key": True}``. There is no other
+# way in, superuser included; the benchmark's dataset writes through SQL.
+PLAN_SERVICE = object()
+PLAN_SERVICE_KEY = "installment_plan_service"
+MANAGER_GROUP = "installment_credit.group_installment_manager"
+
+
+def plan_service(records):
+    """``records`` in the environment of the plan service methods."""
+    return records.with_context(**{PLAN_SERVICE_KEY: PLAN_SERVICE})
+
+
+def is_plan_service(records):
+    return records.env.context.get(PLAN_SERVICE_KEY) is PLAN_SERVICE
+
+
+def refuse_direct_write(records, names):
+    """Refuse writing ``names`` on ``records`` outside the plan service."""
+    if names and not is_plan_service(records):
+        fields_ = records._fields
+        raise UserError(
+            _(
+                "%(fields)s of %(model)s cannot be changed directly: they tie the "
+                "installments to their invoice and its money. Edit the amounts or "
+                "due dates of unpaid installments, or cancel the plan and make a "
+                "new one from the invoice.",
+                fields=", ".join(
+                    "%s (%s)" % (fields_[name].string, name) for name in sorted(names)
+                ),
+                model=records._description,
+            )
+        )
+
 
 class InstallmentPlan(models.Model):
     """An installment agreement on a posted customer invoice.
@@ -170,6 +209,96 @@ class InstallmentPlan(models.Model):
                     )
                 )
 
+    @api.constrains("move_id", "amount_total")
+    def _check_invoice(self):
+        for plan in self:
+            move = plan.move_id
+            if move.move_type not in ("out_invoice", "out_receipt"):
+                raise ValidationError(
+                    _(
+                        "%(move)s is not a customer invoice or receipt: installment "
+                        "plans are only for customer invoices.",
+                        move=move.display_name,
+                    )
+                )
+            if move.state != "posted":
+                raise ValidationError(
+                    _(
+                        "%s is not posted: post it before setting up installments.",
+                        move.display_name,
+                    )
+                )
+            if plan.currency_id.compare_amounts(plan.amount_total, 0) <= 0:
+                raise ValidationError(
+                    _(
+                        "%s has nothing left to finance: an installment plan covers "
+                        "a positive amount still due on the invoice.",
+                        move.display_name,
+                    )
+                )
+
+    @api.constrains("move_id", "cancelled")
+    def _check_one_active_plan(self):
+        # Also a unique index; this says it in words, before the database does.
+        active = self.filtered(lambda plan: not plan.cancelled)
+        if not active:
+            return
+        counts = dict(
+            self._read_group(
+                [("move_id", "in", active.move_id.ids), ("cancelled", "=", False)],
+                ["move_id"],
+                ["__count"],
+            )
+        )
+        for move in active.move_id:
+            if counts.get(move, 0) > 1:
+                raise ValidationError(
+                    _(
+                        "%s already has an active installment plan. Edit its "
+                        "installments, or cancel it before making a new one.",
+                        move.display_name,
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # Guards: only the plan service methods create and tie (see PLAN_SERVICE)
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not is_plan_service(self):
+            raise UserError(
+                _(
+                    "Installment plans are made from their invoice: use its "
+                    "Installments button, or account.move.create_installment_plan."
+                )
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        # The invoice, the amount financed and the cancellation, and every
+        # computed or related value (totals, state, customer, company).
+        refuse_direct_write(
+            self,
+            {
+                name
+                for name in vals
+                if name in ("move_id", "amount_total", "cancelled", "credit_note_base")
+                or (name in self._fields and self._fields[name].compute)
+            },
+        )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_history(self):
+        if not is_plan_service(self):
+            raise UserError(
+                _(
+                    "Installment plans are kept as history: cancel the plan "
+                    "instead of deleting it."
+                )
+            )
+
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
@@ -177,7 +306,7 @@ class InstallmentPlan(models.Model):
     def action_cancel(self):
         """Cancel the plan: it stays as history and frees the invoice."""
         for plan in self.filtered(lambda p: p.state != "cancelled"):
-            plan.cancelled = True
+            plan_service(plan).cancelled = True
             plan.message_post(body=_("Installment plan cancelled."))
         return True
 

@@ -1,8 +1,21 @@
+import itertools
+
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools import schedule
+from .installment_plan import (
+    MANAGER_GROUP,
+    is_plan_service,
+    plan_service,
+    refuse_direct_write,
+)
+
+# What a user may write on an installment: its amount and due date (through
+# ``_edit_installment``) and the hand-edited mark. The rest belongs to the
+# plan service methods (see PLAN_SERVICE).
+USER_FIELDS = frozenset({"amount", "due_date", "is_manual"})
 
 
 class InstallmentPlanLine(models.Model):
@@ -93,6 +106,13 @@ class InstallmentPlanLine(models.Model):
         order so each installment knows when it was completed.
         """
         today = fields.Date.context_today(self)
+        # The whole plan is allocated, but only the lines being computed
+        # (``self``) are assigned: assigning a sibling would write it, and
+        # outside the plan service nothing writes an installment's allocation.
+        # Siblings whose allocation changes are marked for computation too
+        # (every dependency is plan-wide). In a form's onchange, ``self`` may
+        # be new records standing for the plan's lines: matched by origin.
+        results = {}
         for plan in self.plan_id:
             lines = plan.line_ids.sorted()
             currency = plan.currency_id
@@ -135,24 +155,104 @@ class InstallmentPlanLine(models.Model):
                     date_paid = dated[0][0]
                     if currency.is_zero(dated[0][1]):
                         dated.pop(0)
-                line.amount_reduced = currency.round(red)
-                line.amount_paid = got
-                line.amount_residual = residual
-                line.date_paid = date_paid if currency.is_zero(residual) else False
                 if currency.is_zero(residual):
-                    line.state = "paid"
+                    state = "paid"
                 elif line.due_date and line.due_date < today:
-                    line.state = "late"
+                    state = "late"
                 elif currency.compare_amounts(got, 0) > 0:
-                    line.state = "partial"
+                    state = "partial"
                 else:
-                    line.state = "pending"
+                    state = "pending"
+                results[line.id] = {
+                    "amount_reduced": currency.round(red),
+                    "amount_paid": got,
+                    "amount_residual": residual,
+                    "date_paid": date_paid if currency.is_zero(residual) else False,
+                    "state": state,
+                }
+        for line in self:
+            values = results.get(line.id) or results.get(line._origin.id)
+            if values is None:  # a line just added in a form: nothing settled
+                values = {
+                    "amount_reduced": 0.0,
+                    "amount_paid": 0.0,
+                    "amount_residual": line.amount,
+                    "date_paid": False,
+                    "state": "pending",
+                }
+            line.update(values)
 
     @api.constrains("amount")
-    def _check_plan_sum(self):
-        # Multi-line rebalancing checks once, at its end.
-        if not self.env.context.get("installment_skip_sum_check"):
+    def _check_amount(self):
+        for line in self:
+            if line.currency_id.compare_amounts(line.amount, 0) <= 0:
+                raise ValidationError(
+                    _(
+                        "Installment %(seq)s of %(plan)s must be positive (got "
+                        "%(amount)s); to remove it, move its amount to other "
+                        "installments.",
+                        seq=line._get_position(),
+                        plan=line.plan_id.display_name,
+                        amount=line.currency_id.format(line.amount),
+                    )
+                )
+        # Multi-line rebalancing (the plan service) checks once, at its end.
+        if not (
+            is_plan_service(self) and self.env.context.get("installment_skip_sum_check")
+        ):
             self.plan_id._check_lines_sum()
+
+    @api.constrains("due_date", "sequence", "plan_id")
+    def _check_schedule(self):
+        """In installment order, due dates never go back (two installments may
+        share a date: the working-day policy can move both to the same day);
+        at most as many installments as a generated schedule; never due
+        before the invoice date unless a manager makes it so."""
+        for plan in self.plan_id:
+            lines = plan.line_ids.sorted()
+            if len(lines) > schedule.MAX_INSTALLMENTS:
+                raise ValidationError(
+                    _(
+                        "%(plan)s has %(count)s installments: a schedule has at "
+                        "most %(max)s installments.",
+                        plan=plan.display_name,
+                        count=len(lines),
+                        max=schedule.MAX_INSTALLMENTS,
+                    )
+                )
+            pairs = itertools.pairwise(lines)
+            for seq, (before, after) in enumerate(pairs, start=1):
+                if after.due_date < before.due_date:
+                    raise ValidationError(
+                        _(
+                            "Installment %(next)s of %(plan)s cannot be due on "
+                            "%(date)s, before installment %(seq)s (%(prev_date)s): "
+                            "due dates follow the order of the installments.",
+                            next=seq + 1,
+                            plan=plan.display_name,
+                            date=after.due_date,
+                            seq=seq,
+                            prev_date=before.due_date,
+                        )
+                    )
+        backdated = self.filtered(
+            lambda line: (
+                line.move_id.invoice_date and line.due_date < line.move_id.invoice_date
+            )
+        )
+        if backdated and not self.env.user.has_group(MANAGER_GROUP):
+            line = backdated[0]
+            raise ValidationError(
+                _(
+                    "Installment %(seq)s of %(plan)s cannot be due on %(date)s, "
+                    "before the invoice date (%(invoice_date)s). Choose a later "
+                    "date, or ask an Installments manager.",
+                    seq=line._get_position(),
+                    plan=line.plan_id.display_name,
+                    date=line.due_date,
+                    invoice_date=line.move_id.invoice_date,
+                )
+            )
 
     @api.depends("move_id.name", "amount", "sequence")
     def _compute_display_name(self):
@@ -168,10 +268,35 @@ class InstallmentPlanLine(models.Model):
         lines = self.plan_id.line_ids.sorted()
         return list(lines).index(self) + 1
 
+    # ------------------------------------------------------------------
+    # Guards: only the plan service methods create, delete and tie
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not is_plan_service(self):
+            raise UserError(
+                _(
+                    "Installments are made with their plan, from the invoice "
+                    "(Installments button, or account.move.create_installment_plan). "
+                    "To change a schedule, edit the amounts or due dates of its "
+                    "unpaid installments."
+                )
+            )
+        return super().create(vals_list)
+
     def write(self, vals):
-        if self.env.context.get("installment_rebalancing") or not (
-            {"amount", "due_date"} & set(vals)
-        ):
+        if is_plan_service(self):
+            return super().write(vals)
+        refuse_direct_write(self, set(vals) - USER_FIELDS)
+        if not {"amount", "due_date"} & set(vals):
+            return super().write(vals)
+        if self.env.context.get("installment_rebalancing"):
+            # The caller sets the amounts and dates itself, without the
+            # rebalancing: the constraints still hold it to every invariant,
+            # and what was paid stays as it was.
+            for line in self:
+                line._check_editable()
             return super().write(vals)
         for line in self.sorted():
             line._edit_installment(vals)
@@ -183,20 +308,7 @@ class InstallmentPlanLine(models.Model):
         self.ensure_one()
         plan = self.plan_id
         currency = plan.currency_id
-        if plan.state == "cancelled":
-            raise UserError(
-                _("%s is cancelled: its installments can no longer be edited.")
-                % plan.display_name
-            )
-        if self.state in ("paid", "partial") or not currency.is_zero(self.amount_paid):
-            raise UserError(
-                _(
-                    "Installment %(seq)s of %(plan)s has already been paid (fully or "
-                    "partly) and cannot be edited. Edit an unpaid installment.",
-                    seq=self._get_position(),
-                    plan=plan.display_name,
-                )
-            )
+        self._check_editable()
         changes = []
         updates = {}
         if "due_date" in vals:
@@ -227,18 +339,39 @@ class InstallmentPlanLine(models.Model):
                                 currency.format(amount),
                             )
                         )
-                        other.with_context(
-                            installment_rebalancing=True,
-                            installment_skip_sum_check=True,
+                        plan_service(other).with_context(
+                            installment_skip_sum_check=True
                         ).write({"amount": amount})
                 updates.update(amount=new_amount, is_manual=True)
         if updates:
-            self.with_context(
-                installment_rebalancing=True, installment_skip_sum_check=True
-            ).write(updates)
+            plan_service(self).with_context(installment_skip_sum_check=True).write(
+                updates
+            )
             plan._check_lines_sum()
         if changes:
             plan._post_edit_message(changes)
+
+    def _check_editable(self):
+        self.ensure_one()
+        plan = self.plan_id
+        if plan.state == "cancelled":
+            raise UserError(
+                _(
+                    "%s is cancelled: its installments can no longer be edited.",
+                    plan.display_name,
+                )
+            )
+        if self.state in ("paid", "partial") or not self.currency_id.is_zero(
+            self.amount_paid
+        ):
+            raise UserError(
+                _(
+                    "Installment %(seq)s of %(plan)s has already been paid (fully or "
+                    "partly) and cannot be edited. Edit an unpaid installment.",
+                    seq=self._get_position(),
+                    plan=plan.display_name,
+                )
+            )
 
     def _check_due_date_order(self, new_date):
         if not new_date:
@@ -273,14 +406,12 @@ class InstallmentPlanLine(models.Model):
             )
 
     @api.ondelete(at_uninstall=False)
-    def _unlink_except_active_plan(self):
-        if any(
-            line.plan_id.state == "active" for line in self
-        ) and not self.env.context.get("installment_plan_unlink"):
+    def _unlink_except_plan_service(self):
+        if not is_plan_service(self):
             raise UserError(
                 _(
-                    "Installments of an active plan cannot be deleted: change their "
-                    "amounts, or cancel the plan and make a new one."
+                    "Installments cannot be deleted: change their amounts, or "
+                    "cancel the plan and make a new one."
                 )
             )
 
