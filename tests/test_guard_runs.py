@@ -6,9 +6,7 @@ from markupsafe import Markup
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import BillingCommon
-from .common import InstallmentCommon
-from .common import CreditInvoicingCommon
+from .common import BillingCommon, CreditInvoicingCommon, InstallmentCommon
 
 BAD = "Bad Customer"
 # Renders for every customer but BAD: a template that does not render for one
