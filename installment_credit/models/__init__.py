@@ -19,8 +19,10 @@ from . import installment_reminder_rule
 from . import installment_reminder_log
 from . import installment_reminder_run
 from . import installment_reminder_run_manual
+from . import ir_http
 from . import ir_qweb
 from . import credit_type
 from . import credit_package
 from . import credit_grant
 from . import credit_consumption
+from . import credit_consumption_batch

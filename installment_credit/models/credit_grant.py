@@ -346,6 +346,46 @@ class CreditGrant(models.Model):
             grants.invalidate_recordset()
         return grants, credit_type._round(available)
 
+    @api.model
+    def _lock_usable_many(self, partners, credit_types):
+        """Lock the partners (by id), then in one ordered statement the grants
+        of those partners and types usable today or on an earlier date (active,
+        started, not expired today), by id: the batch consumption's lock, in
+        the one lock order. Return ``{(partner_id, type_id): [[grant_id,
+        remaining, date_start, date_expiry], ...]}`` in FEFO order."""
+        self.flush_model()
+        self._lock_partners(partners)
+        if not partners or not credit_types:
+            return {}
+        today = fields.Date.context_today(self)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, partner_id, credit_type_id, quantity_remaining,
+                       date_start, date_expiry
+                  FROM credit_grant
+                 WHERE partner_id = ANY(%(partners)s)
+                   AND credit_type_id = ANY(%(types)s)
+                   AND state = 'active'
+                   AND date_start <= %(today)s
+                   AND date_expiry > %(today)s
+              ORDER BY id
+                   FOR UPDATE
+                """,
+                partners=sorted(partners.ids),
+                types=sorted(credit_types.ids),
+                today=today,
+            )
+        )
+        rows = sorted(self.env.cr.fetchall(), key=lambda r: (r[5], r[4], r[0]))
+        self.invalidate_model(["quantity_remaining", "quantity_consumed", "state"])
+        by_pair = {}
+        for grant_id, partner_id, type_id, remaining, start, expiry in rows:
+            by_pair.setdefault((partner_id, type_id), []).append(
+                [grant_id, float(remaining or 0.0), start, expiry]
+            )
+        return by_pair
+
     def _take_back(self, quantity):
         """Take back ``quantity`` unused units from these locked grants, latest
         expiry first: units withdrawn while their invoice is unpaid first, then
