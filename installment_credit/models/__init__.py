@@ -24,5 +24,6 @@ from . import ir_qweb
 from . import credit_type
 from . import credit_package
 from . import credit_grant
+from . import credit_grant_expiry
 from . import credit_consumption
 from . import credit_consumption_batch
