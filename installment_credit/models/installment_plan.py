@@ -33,7 +33,7 @@ def refuse_direct_write(records, names):
     if names and not is_plan_service(records):
         fields_ = records._fields
         raise UserError(
-            _(
+            records.env._(
                 "%(fields)s of %(model)s cannot be changed directly: they tie the "
                 "installments to their invoice and its money. Edit the amounts or "
                 "due dates of unpaid installments, or cancel the plan and make a "
