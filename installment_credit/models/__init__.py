@@ -22,3 +22,4 @@ from . import credit_type
 from . import credit_package
 from . import credit_grant
 from . import credit_consumption
+from . import credit_subscription

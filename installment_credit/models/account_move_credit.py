@@ -248,6 +248,12 @@ class AccountMove(models.Model):
             if vals_list:
                 Grant.create(vals_list)
                 Grant.flush_model()
+            # The subscription notion (auto-renew) of each package subscribed.
+            self.env["credit.subscription"].sudo()._ensure(
+                (partner, package)
+                for package in package_lines.values()
+                if package.package_kind == "subscription"
+            )
 
     def _credit_refund_candidates(self):
         """Grants a posted credit note takes units back from, locked: those of
