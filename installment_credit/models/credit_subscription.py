@@ -26,10 +26,21 @@ class CreditSubscription(models.Model):
     _check_company_auto = True
 
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", required=True, readonly=True, index=True
+        "res.partner",
+        string="Customer",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
     )
+    # A package already sold cannot be deleted (credit.package guard): only
+    # subscriptions whose grants were deleted with it go.
     package_id = fields.Many2one(
-        "credit.package", required=True, readonly=True, check_company=True
+        "credit.package",
+        required=True,
+        readonly=True,
+        check_company=True,
+        ondelete="cascade",
     )
     company_id = fields.Many2one(
         "res.company", required=True, readonly=True, index=True
