@@ -51,6 +51,9 @@
         "views/menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "installment_credit/static/src/**/*",
+        ],
         "web.assets_tests": [
             "installment_credit/static/tests/tours/**/*",
         ],

@@ -27,3 +27,4 @@ from . import credit_grant
 from . import credit_grant_expiry
 from . import credit_consumption
 from . import credit_consumption_batch
+from . import credit_subscription

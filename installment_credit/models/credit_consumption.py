@@ -30,6 +30,7 @@ class CreditConsumption(models.Model):
         index=True,
     )
     unit_name = fields.Char(related="credit_type_id.unit_name")
+    credit_decimals = fields.Integer(related="credit_type_id.decimal_places")
     quantity = fields.Float(digits=CREDIT_DIGITS, required=True, readonly=True)
     date = fields.Date(required=True, readonly=True, index=True)
     description = fields.Char(readonly=True)
@@ -453,6 +454,9 @@ class CreditConsumptionAllocation(models.Model):
         "credit.grant", required=True, ondelete="restrict", index=True
     )
     quantity = fields.Float(digits=CREDIT_DIGITS, required=True)
+    credit_decimals = fields.Integer(
+        related="consumption_id.credit_type_id.decimal_places"
+    )
     state = fields.Selection(related="consumption_id.state", store=True)
     company_id = fields.Many2one(related="consumption_id.company_id", store=True)
     date = fields.Date(related="consumption_id.date", store=True)

@@ -38,6 +38,7 @@ class CreditGrant(models.Model):
         index=True,
     )
     unit_name = fields.Char(related="credit_type_id.unit_name")
+    credit_decimals = fields.Integer(related="credit_type_id.decimal_places")
     package_id = fields.Many2one("credit.package", check_company=True, readonly=True)
     package_kind = fields.Selection(
         related="package_id.package_kind", store=True, string="Kind"
@@ -212,7 +213,9 @@ class CreditGrant(models.Model):
         for grant in self:
             grant.display_name = _(
                 "%(qty)s %(unit)s until %(date)s",
-                qty=grant.quantity,
+                qty=grant.credit_type_id._format(grant.quantity)
+                if grant.credit_type_id
+                else grant.quantity,
                 unit=grant.credit_type_id.unit_name or "",
                 date=grant.date_expiry,
             )

@@ -45,6 +45,12 @@ class CreditType(models.Model):
         "credit.grant", "credit_type_id", string="Grants", groups="base.group_user"
     )
 
+    decimal_places = fields.Integer(
+        compute="_compute_decimal_places",
+        store=True,
+        help="Decimals its quantities are shown with, from the rounding.",
+    )
+
     _sql_constraints = [
         (
             "code_company_uniq",
@@ -92,6 +98,17 @@ class CreditType(models.Model):
                 found.setdefault(ctype.code, ctype)
         return found
 
+    @api.depends("rounding")
+    def _compute_decimal_places(self):
+        for ctype in self:
+            ctype.decimal_places = ctype._decimals()
+
+    def _decimals(self):
+        self.ensure_one()
+        if self.rounding <= 0:
+            return 4
+        return min(4, max(0, -math.floor(math.log10(self.rounding) + 1e-9)))
+
     @api.constrains("rounding")
     def _check_rounding(self):
         for ctype in self:
@@ -120,8 +137,7 @@ class CreditType(models.Model):
     def _format(self, value):
         """Quantity as text with the decimals of the type's rounding."""
         self.ensure_one()
-        decimals = max(0, -math.floor(math.log10(self.rounding)))
-        return float_repr(self._round(value), decimals)
+        return float_repr(self._round(value), self._decimals())
 
     def _check_quantity(self, quantity):
         """Refuse a quantity that is not positive or finer than the rounding."""

@@ -25,6 +25,12 @@ class ResPartner(models.Model):
         readonly=True,
         groups="installment_credit.group_installment_user",
     )
+    credit_subscription_ids = fields.One2many(
+        "credit.subscription",
+        "partner_id",
+        string="Subscriptions",
+        groups="installment_credit.group_installment_user",
+    )
     credit_grant_count = fields.Integer(
         string="Credits",
         compute="_compute_credit_grant_count",
@@ -147,24 +153,29 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Selling packages
     # ------------------------------------------------------------------
-    def _credit_create_package_invoice(self, package):
-        """Create a draft customer invoice selling ``package`` and open it."""
+    def _credit_new_package_invoice(self, package, date=None):
+        """Create and return a draft customer invoice selling ``package`` on
+        ``date`` (default: today), at the package's price."""
         self.ensure_one()
         package._check_sellable()
-        invoice = (
+        return (
             self.env["account.move"]
             .with_company(package.company_id)
             .create(
                 {
                     "move_type": "out_invoice",
                     "partner_id": self.commercial_partner_id.id,
-                    "invoice_date": fields.Date.context_today(self),
+                    "invoice_date": date or fields.Date.context_today(self),
                     "invoice_line_ids": [
                         Command.create({"product_id": package.product_id.id})
                     ],
                 }
             )
         )
+
+    def _credit_create_package_invoice(self, package):
+        """Create a draft customer invoice selling ``package`` and open it."""
+        invoice = self._credit_new_package_invoice(package)
         return invoice._get_records_action(context={})
 
     def _credit_open_sell_wizard(self, kind):
