@@ -17,6 +17,7 @@ from . import res_partner_prepaid
 from . import res_partner_credit
 from . import installment_reminder_rule
 from . import installment_reminder_log
+from . import mail_mail
 from . import installment_reminder_run
 from . import installment_reminder_run_manual
 from . import ir_http
