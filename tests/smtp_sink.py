@@ -48,13 +48,17 @@ def smtp_sink(env):
     thread.start()
     mail_server = env["ir.mail_server"]
     try:
-        mail_server = env["ir.mail_server"].sudo().create(
-            {
-                "name": "test sink",
-                "smtp_host": "127.0.0.1",
-                "smtp_port": server.server_address[1],
-                "sequence": 0,
-            }
+        mail_server = (
+            env["ir.mail_server"]
+            .sudo()
+            .create(
+                {
+                    "name": "test sink",
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": server.server_address[1],
+                    "sequence": 0,
+                }
+            )
         )
         yield server.messages
     finally:

@@ -190,3 +190,48 @@ class TestReminderScreens(InstallmentCommon):
         log.mail_id.cancel()
         self.assertEqual(log.delivery_state, "failed")
         self.assertIn("cancelled", log.failure_reason)
+
+
+@tagged("post_install", "-at_install")
+class TestReminderRuleList(InstallmentCommon):
+    """Point 6: the rules list adds nothing meaningless and names templates
+    for what they remind."""
+
+    def test_grouped_rules_do_not_sum_offsets(self):
+        Rule = self.env["installment.reminder.rule"]
+        self.assertFalse(
+            Rule.fields_get(["offset_days"])["offset_days"].get("aggregator")
+        )
+        groups = Rule.read_group([], ["offset_days"], ["target"])
+        self.assertTrue(groups)
+        for group in groups:
+            self.assertNotIn("offset_days", group)
+
+    def test_shipped_templates_are_named_for_what_they_remind(self):
+        rules = self.env["installment.reminder.rule"].search(
+            [
+                (
+                    "id",
+                    "in",
+                    [
+                        self.env.ref(
+                            f"installment_credit.installment_reminder_rule_{xmlid}"
+                        ).id
+                        for xmlid in (
+                            "invoice_before_7",
+                            "invoice_after_1",
+                            "before_7",
+                            "after_1",
+                        )
+                    ],
+                )
+            ]
+        )
+        self.assertEqual(len(rules), 4)
+        for rule in rules:
+            name = rule.mail_template_id.name
+            self.assertFalse(name.startswith("Installments"), name)
+        self.assertEqual(
+            set(rules.mail_template_id.mapped("name")),
+            {"Payment reminder (coming due)", "Overdue notice (past due)"},
+        )
