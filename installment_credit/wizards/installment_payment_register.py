@@ -2,6 +2,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_date
 
 from ..tools import schedule
 
@@ -196,9 +197,9 @@ class InstallmentPaymentRegister(models.TransientModel):
                     Markup("<li>%s: %s</li>")
                     % (
                         line.move_id.name,
-                        _(
+                        self.env._(
                             "installment due %(date)s, %(amount)s",
-                            date=line.due_date,
+                            date=format_date(self.env, line.due_date),
                             amount=self.currency_id.format(part),
                         ),
                     )
