@@ -113,3 +113,24 @@ class TestScreensBilling(BillingCommon):
         self.assertEqual(
             wizard.fields_get(["move_ids"])["move_ids"]["string"], "Invoices"
         )
+
+    @freeze_time("2026-03-15")
+    def test_prepaid_balance_list_has_a_running_balance(self):
+        self._fund(300.0)
+        self._invoice(120.0)
+        self._direct_payment(10.0)
+        action = self.customer.action_prepaid_history()
+        view_id = action["views"][0][0]
+        arch = self.env["account.move.line"].get_view(view_id, "list")["arch"]
+        self.assertIn('name="prepaid_running_balance"', arch)
+        # as the list reads it: its domain and order, newest first
+        lines = self.env["account.move.line"].search_fetch(
+            action["domain"], ["prepaid_running_balance"], order="date desc, id desc"
+        )
+        running = lines.mapped("prepaid_running_balance")
+        self.assertAlmostEqual(running[0], 190.0, msg="the newest is the balance")
+        self.assertAlmostEqual(
+            running[-1], -lines[-1].balance, msg="the oldest is its own movement"
+        )
+        for newer, older, line in zip(running, running[1:], lines, strict=False):
+            self.assertAlmostEqual(newer, older - line.balance)
