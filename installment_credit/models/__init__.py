@@ -10,6 +10,7 @@ from . import account_move_billing
 from . import account_move_credit
 from . import account_partial_reconcile
 from . import account_move_reminder
+from . import account_move_line_prepaid
 from . import res_partner_installment
 from . import res_partner_reminder
 from . import res_partner_billing
@@ -17,6 +18,7 @@ from . import res_partner_prepaid
 from . import res_partner_credit
 from . import installment_reminder_rule
 from . import installment_reminder_log
+from . import mail_mail
 from . import installment_reminder_run
 from . import installment_reminder_run_manual
 from . import ir_http

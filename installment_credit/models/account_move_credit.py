@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import _, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_date
 
 
 class AccountMove(models.Model):
@@ -146,7 +147,7 @@ class AccountMove(models.Model):
                                 invoice=move.display_name,
                                 type=ctype.name,
                                 partner=move.commercial_partner_id.display_name,
-                                date=date,
+                                date=format_date(self.env, date),
                             )
                         )
 

@@ -26,19 +26,19 @@ class AccountMove(models.Model):
     installment_plan_count = fields.Integer(compute="_compute_installment_plan_id")
     installment_can_create = fields.Boolean(compute="_compute_installment_plan_id")
     installment_amount_paid = fields.Monetary(
-        string="Installments Paid", compute="_compute_installment_plan_id"
+        string="Paid", compute="_compute_installment_plan_id"
     )
     installment_amount_residual = fields.Monetary(
-        string="Installments Remaining", compute="_compute_installment_plan_id"
+        string="Remaining", compute="_compute_installment_plan_id"
     )
     installment_amount_late = fields.Monetary(
         string="Late", compute="_compute_installment_plan_id"
     )
     installment_next_due_date = fields.Date(
-        string="Next Due", compute="_compute_installment_plan_id"
+        string="Next Due Date", compute="_compute_installment_plan_id"
     )
     installment_next_due_amount = fields.Monetary(
-        string="Next Amount", compute="_compute_installment_plan_id"
+        string="Next Due Amount", compute="_compute_installment_plan_id"
     )
 
     @api.depends(

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, create_index
+from odoo.tools import SQL, create_index, format_date
 
 from .credit_type import CREDIT_DIGITS
 
@@ -99,7 +99,7 @@ class CreditConsumption(models.Model):
                 "%(qty)s %(unit)s on %(date)s",
                 qty=consumption.quantity,
                 unit=consumption.credit_type_id.unit_name or "",
-                date=consumption.date,
+                date=format_date(self.env, consumption.date),
             )
 
     @api.ondelete(at_uninstall=False)
@@ -146,8 +146,8 @@ class CreditConsumption(models.Model):
                 _(
                     "A consumption dated %(date)s is in the future (today is "
                     "%(today)s): record it on the day the units are used.",
-                    date=date,
-                    today=today,
+                    date=format_date(self.env, date),
+                    today=format_date(self.env, today),
                 )
             )
         return credit_type._round(quantity), date
@@ -186,7 +186,7 @@ class CreditConsumption(models.Model):
                 requested=credit_type._format(quantity),
                 available=credit_type._format(available),
                 unit=credit_type.unit_name,
-                date=date,
+                date=format_date(self.env, date),
             )
         )
 

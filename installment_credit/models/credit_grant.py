@@ -4,7 +4,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, create_index
+from odoo.tools import SQL, create_index, format_date
 
 from .credit_type import CREDIT_DIGITS
 
@@ -195,8 +195,8 @@ class CreditGrant(models.Model):
                 raise ValidationError(
                     _(
                         "A grant must expire after it starts (%(start)s - %(expiry)s).",
-                        start=grant.date_start,
-                        expiry=grant.date_expiry,
+                        start=format_date(self.env, grant.date_start),
+                        expiry=format_date(self.env, grant.date_expiry),
                     )
                 )
 
@@ -217,7 +217,7 @@ class CreditGrant(models.Model):
                 if grant.credit_type_id
                 else grant.quantity,
                 unit=grant.credit_type_id.unit_name or "",
-                date=grant.date_expiry,
+                date=format_date(self.env, grant.date_expiry),
             )
 
     @api.ondelete(at_uninstall=False)
