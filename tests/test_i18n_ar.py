@@ -178,6 +178,9 @@ class TestArabicCustomer(HttpCase):
         self.assertEqual(len(mail), 1)
         body = mail.body_html
         self.assertIn('dir="rtl"', body)
+        # amounts align to the end of the line, whichever side that is
+        self.assertIn("text-align: end", body)
+        self.assertNotIn("text-align: right", body)
         self.assertIn("وفقًا لسجلاتنا", body)
         self.assertIn("متأخر 3 يوم/أيام", body)  # the run's status, from ar.po
         self.assertIn("القسط 1 من 3", body)  # the item label, from ar.po
