@@ -4,7 +4,8 @@ Usage (what ``./dev screenshots`` does): start the server on a free port, then
 ``python docs/screenshots.py --url http://localhost:PORT --db DB``. Drives
 Debian's headless Chromium through the DevTools protocol (websocket-client),
 logs in as admin (back office) and as the demo portal customer, and writes
-PNG files into docs/screenshots/.
+PNG files into docs/screenshots/. Arabic is installed first (the Arabic portal
+page); ``--only FILE`` writes a single screenshot.
 """
 
 import argparse
@@ -72,7 +73,19 @@ SHOTS = [
         ".o_installment_plan",
         [],
     ),
+    # The same page in Arabic, right to left: the /ar/ prefix selects the
+    # language (Arabic is installed first, see ensure_languages).
+    (
+        "portal_installments_ar.png",
+        "portal",
+        "/ar/my/installments",
+        "html[dir=rtl] .o_installment_plan",
+        [],
+    ),
 ]
+
+# Languages the shots need, installed (with the add-on's translations) as admin.
+LANGUAGES = ["ar_001"]
 
 
 class Browser:
@@ -188,6 +201,38 @@ class Browser:
             path = path.replace("{" + xmlid + "}", str(res_id))
         return path
 
+    def ensure_languages(self, base, codes):
+        """Install ``codes`` with their translations (Settings › Languages ›
+        Add Languages, i.e. base.language.install); a no-op when installed."""
+        self.open(f"{base}/odoo", ".o_web_client")
+        result = self.evaluate(
+            """(async () => {
+                const call = async (model, method, args) => {
+                    const r = await fetch('/web/dataset/call_kw', {
+                        method: 'POST', headers: {'Content-Type': 'application/json'},
+                        body: JSON.stringify({jsonrpc: '2.0', method: 'call', params: {
+                            model, method, args, kwargs: {}}})});
+                    const data = await r.json();
+                    if (data.error) { throw new Error(JSON.stringify(data.error)); }
+                    return data.result;
+                };
+                const langs = await call('res.lang', 'search_read',
+                    [[['code', 'in', %s], ['active', '=', false]], ['id']]);
+                if (!langs.length) { return 'installed'; }
+                const ids = langs.map((l) => l.id);
+                // Activated in a transaction of its own first: the translation
+                // loader of the wizard's transaction would not see it active.
+                await call('res.lang', 'write', [ids, {active: true}]);
+                const wizard = await call('base.language.install', 'create',
+                    [{lang_ids: [[6, 0, ids]]}]);
+                await call('base.language.install', 'lang_install', [[wizard]]);
+                return 'done';
+            })()"""
+            % json.dumps(codes)
+        )
+        if result not in ("installed", "done"):
+            raise SystemExit(f"could not install {codes}: {result!r}")
+
     def screenshot(self, path):
         data = self.call("Page.captureScreenshot", format="png")["data"]
         with open(path, "wb") as handle:
@@ -204,12 +249,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
     parser.add_argument("--portal-login", default="portal")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="FILE",
+        help="write only this screenshot (repeatable), e.g. portal_installments_ar.png",
+    )
     args = parser.parse_args()
+    shots = [shot for shot in SHOTS if not args.only or shot[0] in args.only]
+    if not shots:
+        raise SystemExit(f"no screenshot named {args.only}")
     browser = Browser()
     try:
         browser.call("Page.enable")
-        current = None
-        for filename, who, path, selector, clicks in SHOTS:
+        browser.login(args.url, "admin", "admin")
+        browser.ensure_languages(args.url, LANGUAGES)
+        current = "admin"
+        for filename, who, path, selector, clicks in shots:
             login = "admin" if who == "admin" else args.portal_login
             if login != current:
                 browser.login(args.url, login, login)
