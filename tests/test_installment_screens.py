@@ -196,10 +196,12 @@ class TestInstallmentScreens(InstallmentCommon):
     # point 9 ------------------------------------------------------------
 
     def test_installments_list_oldest_due_first(self):
-        first = self._invoice(600.0, date="2026-11-30")
-        first.create_installment_plan(count=2, first_due_date="2027-01-15")
+        # the late plan is the older one: the model's order (plans newest
+        # first) would list it last
         second = self._invoice(500.0, date="2026-09-30")
         second.create_installment_plan(count=1, first_due_date="2026-10-30")
+        first = self._invoice(600.0, date="2026-11-30")
+        first.create_installment_plan(count=2, first_due_date="2027-01-15")
         self.env["installment.plan"]._cron_installment_daily()
         view = self.env.ref("installment_credit.installment_plan_line_view_list")
         order = etree.fromstring(view.arch).get("default_order")
