@@ -59,10 +59,11 @@ def _credit_type(env):
     )
 
 
-def _customers(env, ctype, count, grants, history, prefix):
+def _customers(env, ctype, count, grants, history, prefix, today=TODAY):
     """``count`` customers, each with ``ACTIVE_GRANTS`` active grants and
     ``grants - ACTIVE_GRANTS`` exhausted ones that carry ``history`` past
-    consumptions (inserted with SQL: the ORM is not what is measured)."""
+    consumptions (inserted with SQL: the ORM is not what is measured), dated
+    around ``today``."""
     partners = env["res.partner"].create(
         [{"name": f"{prefix} {i}"} for i in range(count)]
     )
@@ -71,14 +72,14 @@ def _customers(env, ctype, count, grants, history, prefix):
     vals = []
     for partner in partners:
         for i in range(history_grants):
-            start = TODAY - timedelta(days=400 - i % 300)
+            start = today - timedelta(days=400 - i % 300)
             vals.append(
                 {
                     "partner_id": partner.id,
                     "credit_type_id": ctype.id,
                     "quantity": per_grant,
                     "date_start": start,
-                    "date_expiry": TODAY + timedelta(days=30 + i % 200),
+                    "date_expiry": today + timedelta(days=30 + i % 200),
                 }
             )
         for i in range(ACTIVE_GRANTS):
@@ -87,8 +88,8 @@ def _customers(env, ctype, count, grants, history, prefix):
                     "partner_id": partner.id,
                     "credit_type_id": ctype.id,
                     "quantity": 1_000_000,
-                    "date_start": TODAY - timedelta(days=10),
-                    "date_expiry": TODAY + timedelta(days=60 + i),
+                    "date_start": today - timedelta(days=10),
+                    "date_expiry": today + timedelta(days=60 + i),
                 }
             )
     grants_rs = env["credit.grant"].create(vals)
@@ -125,7 +126,7 @@ def _customers(env, ctype, count, grants, history, prefix):
                 per=per_grant,
                 ids=grants_rs.ids,
                 company=company,
-                day=TODAY - timedelta(days=5),
+                day=today - timedelta(days=5),
             )
         )
         # The history grants are used up: their stored totals say so.

@@ -28,6 +28,7 @@
         "views/account_payment_term_views.xml",
         "views/res_partner_installment_views.xml",
         "views/res_partner_billing_views.xml",
+        "views/account_move_line_prepaid_views.xml",
         "views/res_partner_reminder_views.xml",
         "views/res_partner_credit_views.xml",
         "views/credit_type_views.xml",
@@ -51,6 +52,9 @@
         "views/menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "installment_credit/static/src/**/*",
+        ],
         "web.assets_tests": [
             "installment_credit/static/tests/tours/**/*",
         ],

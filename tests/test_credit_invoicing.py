@@ -222,6 +222,64 @@ class TestCreditInvoicing(CreditInvoicingCommon):
             self.assertEqual(grant.state, "expired")
             self.assertEqual(grant.quantity_expired, 50)
 
+    @freeze_time("2026-11-30")
+    def test_subscription_and_recharge_on_one_invoice(self):
+        """The recharge attaches to the subscription sold on the same invoice,
+        whatever the order of the lines."""
+        invoice = self._sell(self.pkg_recharge, date="2026-11-30", post=False)
+        invoice.write(
+            {
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "product_id": self.pkg_month.product_id.id,
+                            "quantity": 1,
+                            "price_unit": 50.0,
+                            "tax_ids": [Command.clear()],
+                        }
+                    )
+                ]
+            }
+        )
+        invoice.action_post()
+        grants = invoice.credit_grant_ids
+        subscription = grants.filtered(
+            lambda g: g.package_kind == "subscription" and g.credit_type_id == self.sms
+        )
+        recharge = grants.filtered(lambda g: g.package_kind == "recharge")
+        self.assertEqual(subscription.quantity, 100)
+        self.assertEqual(recharge.quantity, 40)
+        self.assertEqual(subscription.date_expiry, D("2026-12-30"))
+        self.assertEqual(recharge.date_start, D("2026-11-30"))
+        self.assertEqual(recharge.date_expiry, subscription.date_expiry)
+        self.assertEqual(self.customer.consume_credits(self.sms, 140).quantity, 140)
+
+    @freeze_time("2026-11-30")
+    def test_recharge_with_other_subscription_type_refused(self):
+        """A subscription on the invoice only covers its own credit types."""
+        other = self.env["credit.type"].create(
+            {"name": "Test GB", "unit_name": "GB", "rounding": 1.0}
+        )
+        self.pkg_recharge.line_ids.credit_type_id = other
+        invoice = self._sell(self.pkg_recharge, date="2026-11-30", post=False)
+        invoice.write(
+            {
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "product_id": self.pkg_month.product_id.id,
+                            "quantity": 1,
+                            "price_unit": 50.0,
+                            "tax_ids": [Command.clear()],
+                        }
+                    )
+                ]
+            }
+        )
+        with self.assertRaisesRegex(UserError, "sell a subscription first"):
+            invoice.action_post()
+        self.assertFalse(invoice.credit_grant_ids)
+
     @freeze_time("2026-01-10")
     def test_archived_package_cannot_be_sold(self):
         invoice = self._sell(self.pkg_month, post=False)

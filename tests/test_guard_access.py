@@ -3,8 +3,7 @@ from freezegun import freeze_time
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from .common import InstallmentCommon
-from .common import CreditInvoicingCommon
+from .common import CreditInvoicingCommon, InstallmentCommon
 
 
 @tagged("post_install", "-at_install")

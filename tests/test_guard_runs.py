@@ -1,3 +1,4 @@
+import logging
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -6,11 +7,10 @@ from markupsafe import Markup
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import BillingCommon
-from .common import InstallmentCommon
-from .common import CreditInvoicingCommon
+from .common import BillingCommon, CreditInvoicingCommon, InstallmentCommon
 
 BAD = "Bad Customer"
+GUARD_LOGGER = "odoo.addons.installment_credit.models.installment_batch_guard"
 # Renders for every customer but BAD: a template that does not render for one
 FAILING_SNIPPET = Markup(
     f'<p t-if="object.name == \'{BAD}\'" t-out="object.no_such_field"/>'
@@ -38,15 +38,24 @@ class GuardedRunMixin:
         with (
             patch.object(self.env.cr, "commit", side_effect=commit),
             patch("odoo.modules.module.current_test", False),
+            self.assertLogs(GUARD_LOGGER, level="WARNING") as logs,
         ):
+            # assertLogs needs one line to pass: a run that skips nothing
+            # logs none of its own
+            logging.getLogger(GUARD_LOGGER).warning("test run of %s", xmlid)
             try:
                 method(cron.id)
-            except UserError as error:
-                self.assertTrue(
-                    self.commits, "what succeeded is committed before the failure"
-                )
-                return error
-        return None
+                error = None
+            except UserError as exc:
+                error = exc
+        # A skipped customer is in the server log (and only then)
+        errors = [line for line in logs.output if line.startswith("ERROR:")]
+        if error is None:
+            self.assertFalse(errors, "nothing skipped, nothing logged as an error")
+            return None
+        self.assertTrue(self.commits, "what succeeded is committed before the failure")
+        self.assertTrue(errors, "the skipped customer is in the server log")
+        return error
 
     def assertSkippedNoted(self, partner, what):
         notes = partner.message_ids.filtered(lambda m: what in str(m.body))

@@ -240,7 +240,7 @@ class TestPaymentTermInstallments(InstallmentCommon):
         invoice = self._invoice(
             100.0, date="2026-03-10", post=False, invoice_payment_term_id=self.term.id
         )
-        with self.assertRaisesRegex(UserError, "Day-15 installments.*2026-03-10"):
+        with self.assertRaisesRegex(UserError, "Day-15 installments.*03/10/2026"):
             invoice.action_post()
         self.assertEqual(invoice.state, "draft")
         self.assertFalse(invoice.installment_plan_ids)

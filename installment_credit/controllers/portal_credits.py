@@ -1,3 +1,5 @@
+from werkzeug.exceptions import NotFound
+
 from odoo import http
 from odoo.http import request
 
@@ -82,6 +84,31 @@ class CreditPortal(InstallmentPortal):
                 "pager": pager,
                 "billing_partner": billing,
                 "show_prepaid": billing.billing_mode == "prepaid",
+                "subscriptions": request.env["credit.subscription"].search(
+                    [("partner_id", "=", partner.id)]
+                ),
             }
         )
         return request.render("installment_credit.portal_my_credits", values)
+
+    @http.route(
+        "/my/credits/subscription/<int:subscription_id>/auto_renew",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_credit_auto_renew(self, subscription_id, auto_renew=None, **kw):
+        """Turn automatic renewal of one of the customer's own subscriptions on
+        or off. CSRF-checked (POST form); a subscription of another customer,
+        or one the user cannot read, is a 404."""
+        subscription = (
+            request.env["credit.subscription"]
+            .search([("id", "=", subscription_id)])
+            .filtered(lambda s: s.partner_id == self._credit_partner())
+        )
+        if not subscription:
+            raise NotFound()
+        # Ownership checked above; portal users have no write access.
+        subscription.sudo().auto_renew = bool(auto_renew)
+        return request.redirect("/my/credits")

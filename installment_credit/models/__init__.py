@@ -11,6 +11,7 @@ from . import account_move_billing
 from . import account_move_credit
 from . import account_partial_reconcile
 from . import account_move_reminder
+from . import account_move_line_prepaid
 from . import res_partner_installment
 from . import res_partner_reminder
 from . import res_partner_billing
@@ -18,10 +19,15 @@ from . import res_partner_prepaid
 from . import res_partner_credit
 from . import installment_reminder_rule
 from . import installment_reminder_log
+from . import mail_mail
 from . import installment_reminder_run
 from . import installment_reminder_run_manual
+from . import ir_http
 from . import ir_qweb
 from . import credit_type
 from . import credit_package
 from . import credit_grant
+from . import credit_grant_expiry
 from . import credit_consumption
+from . import credit_consumption_batch
+from . import credit_subscription

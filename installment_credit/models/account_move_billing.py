@@ -152,7 +152,19 @@ class AccountMove(models.Model):
                 )
         return lines
 
-    def _billing_excess_message(self, excesses):
+    def _billing_excess_message(self, excesses, for_manager=False):
+        if for_manager:
+            # the manager's confirmation dialog: they are the one to override
+            return "\n".join(
+                [_("Posting would exceed the credit limit.")]
+                + self._billing_excess_lines(excesses)
+                + [
+                    _(
+                        "Give the reason and post anyway, or cancel and ask for a "
+                        "payment or a top-up, or raise the credit limit."
+                    )
+                ]
+            )
         return "\n".join(
             [_("Posting is refused: the credit limit would be exceeded.")]
             + self._billing_excess_lines(excesses)
@@ -344,7 +356,9 @@ class AccountMove(models.Model):
                 wizard = self.env["billing.limit.override"].create(
                     {
                         "move_ids": [Command.set(self.ids)],
-                        "message": self._billing_excess_message(excesses),
+                        "message": self._billing_excess_message(
+                            excesses, for_manager=True
+                        ),
                     }
                 )
                 action = self.env["ir.actions.act_window"]._for_xml_id(

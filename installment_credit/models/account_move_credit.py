@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import _, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_date
 
 
 class AccountMove(models.Model):
@@ -130,7 +131,10 @@ class AccountMove(models.Model):
                 if package.package_kind != "recharge":
                     continue
                 date = move.invoice_date or fields.Date.context_today(self)
-                for ctype in package.line_ids.credit_type_id:
+                # A subscription sold on the same invoice is granted first and
+                # the recharge attaches to it (_credit_create_grants).
+                sold_here = move._credit_subscription_types()
+                for ctype in package.line_ids.credit_type_id - sold_here:
                     if not Grant._current_subscription_expiry(
                         move.commercial_partner_id, ctype, move.company_id, date
                     ):
@@ -143,9 +147,20 @@ class AccountMove(models.Model):
                                 invoice=move.display_name,
                                 type=ctype.name,
                                 partner=move.commercial_partner_id.display_name,
-                                date=date,
+                                date=format_date(self.env, date),
                             )
                         )
+
+    def _credit_subscription_types(self):
+        """Credit types of the subscription packages sold on this invoice."""
+        self.ensure_one()
+        return self.env["credit.type"].union(
+            *(
+                package.line_ids.credit_type_id
+                for line, package in self._credit_package_lines().items()
+                if package.package_kind == "subscription" and line.quantity > 0
+            )
+        )
 
     def _credit_refunded_quantities(self):
         """Package quantities already refunded by posted credit notes."""
@@ -185,7 +200,17 @@ class AccountMove(models.Model):
             partner = move.commercial_partner_id
             date = move.invoice_date or move.date
             vals_list = []
-            for line, package in package_lines.items():
+            # Subscriptions first, created before the recharges are dated: a
+            # recharge sold with its subscription attaches to it.
+            ordered = sorted(
+                package_lines.items(),
+                key=lambda item: (item[1].package_kind != "subscription", item[0].id),
+            )
+            for line, package in ordered:
+                if package.package_kind == "recharge" and vals_list:
+                    Grant.create(vals_list)
+                    Grant.flush_model()
+                    vals_list = []
                 sold = line.quantity
                 if refunded[package] > 0:
                     taken = min(sold, refunded[package])
@@ -224,6 +249,12 @@ class AccountMove(models.Model):
             if vals_list:
                 Grant.create(vals_list)
                 Grant.flush_model()
+            # The subscription notion (auto-renew) of each package subscribed.
+            self.env["credit.subscription"].sudo()._ensure(
+                (partner, package)
+                for package in package_lines.values()
+                if package.package_kind == "subscription"
+            )
 
     def _credit_refund_candidates(self):
         """Grants a posted credit note takes units back from, locked: those of

@@ -26,16 +26,16 @@ class AccountMove(models.Model):
     installment_plan_count = fields.Integer(compute="_compute_installment_plan_id")
     installment_can_create = fields.Boolean(compute="_compute_installment_plan_id")
     installment_amount_paid = fields.Monetary(
-        string="Installments Paid", compute="_compute_installment_plan_id"
+        string="Paid", compute="_compute_installment_plan_id"
     )
     installment_amount_residual = fields.Monetary(
-        string="Installments Remaining", compute="_compute_installment_plan_id"
+        string="Remaining", compute="_compute_installment_plan_id"
     )
     installment_amount_late = fields.Monetary(
         string="Late", compute="_compute_installment_plan_id"
     )
     installment_next_due_amount = fields.Monetary(
-        string="Next Amount", compute="_compute_installment_plan_id"
+        string="Next Due Amount", compute="_compute_installment_plan_id"
     )
 
     @api.depends(
@@ -99,6 +99,7 @@ class AccountMove(models.Model):
     # The one service that builds a plan
     # ------------------------------------------------------------------
 
+    @api.returns("installment.plan", lambda plan: plan.id)
     def create_installment_plan(
         self,
         count=None,
@@ -112,8 +113,9 @@ class AccountMove(models.Model):
 
         Exactly one mode is used, in this order of precedence:
 
-        * ``lines``: a manual schedule, a list of ``(due_date, amount)``, which
-          must add up to the invoice's residual; dates are kept as given;
+        * ``lines``: a manual schedule, a list of ``(due_date, amount)`` (or of
+          ``{"due_date": ..., "amount": ...}``), which must add up to the
+          invoice's residual; dates are kept as given;
         * ``installment_amount``: installments of that amount, the last one
           taking the remainder (the count follows);
         * ``count``: an even split, the rounding remainder on the last one.
@@ -123,7 +125,10 @@ class AccountMove(models.Model):
         ``month``; months anchored on the first date's day), then move to a
         working day by the company's policy.
 
-        :return: the new ``installment.plan``
+        Dates are ``date`` objects or ``YYYY-MM-DD`` strings (XML-RPC,
+        JSON-RPC).
+
+        :return: the new ``installment.plan`` (its id over XML-RPC/JSON-RPC)
         :raise UserError: with a message naming the problem; nothing is written.
         """
         self.ensure_one()
@@ -157,7 +162,7 @@ class AccountMove(models.Model):
         else:
             if not first_due_date:
                 raise UserError(_("Set the first due date of the installments."))
-            first_due_date = fields.Date.to_date(first_due_date)
+            first_due_date = self._installment_to_date(first_due_date)
             if not interval_number or interval_number < 1:
                 raise UserError(
                     _("The interval between installments must be at least 1.")
@@ -233,6 +238,16 @@ class AccountMove(models.Model):
             "first_due_date": today + relativedelta(months=1),
         }
 
+    @api.model
+    def _installment_to_date(self, value):
+        """A date given by a caller: a ``date`` or an ISO ``YYYY-MM-DD`` text."""
+        try:
+            return fields.Date.to_date(value)
+        except (TypeError, ValueError) as error:
+            raise UserError(
+                _("%r is not a date: use the format YYYY-MM-DD.", value)
+            ) from error
+
     def _installment_engine(self, function, *args):
         try:
             return function(*args)
@@ -290,9 +305,18 @@ class AccountMove(models.Model):
                 )
             )
         values = []
-        for due_date, amount in lines:
+        for line in lines:
+            if isinstance(line, dict):
+                due_date, amount = line.get("due_date"), line.get("amount")
+            else:
+                due_date, amount = line
             if not due_date:
                 raise UserError(_("Every installment needs a due date."))
+            due_date = self._installment_to_date(due_date)
+            if not isinstance(amount, (int, float)) or isinstance(amount, bool):
+                raise UserError(
+                    _("Installment amounts must be numbers (got %r).", amount)
+                )
             if currency.compare_amounts(amount or 0.0, 0) <= 0:
                 raise UserError(
                     _(
@@ -300,7 +324,7 @@ class AccountMove(models.Model):
                         currency.format(amount or 0.0),
                     )
                 )
-            values.append((fields.Date.to_date(due_date), currency.round(amount)))
+            values.append((due_date, currency.round(amount)))
         values.sort(key=lambda value: value[0])
         self._installment_check_total(
             values,

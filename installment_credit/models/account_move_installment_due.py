@@ -13,7 +13,7 @@ class AccountMove(models.Model):
     _inherit = "account.move"
 
     installment_next_due_date = fields.Date(
-        string="Next Due",
+        string="Next Due Date",
         compute="_compute_installment_next_due_date",
         store=True,
         index="btree_not_null",

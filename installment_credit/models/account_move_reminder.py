@@ -1,9 +1,37 @@
-from odoo import _, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 
 class AccountMove(models.Model):
     _inherit = "account.move"
+
+    installment_can_send_reminder = fields.Boolean(
+        compute="_compute_installment_can_send_reminder",
+        help="Send Reminder Now applies: an open customer invoice with an active "
+        "installment plan, or of a postpaid customer.",
+    )
+
+    @api.depends(
+        "move_type",
+        "state",
+        "amount_residual",
+        "installment_plan_ids.state",
+        "commercial_partner_id",
+    )
+    @api.depends_context("company")
+    def _compute_installment_can_send_reminder(self):
+        for move in self:
+            plan = move.installment_plan_id
+            if plan:
+                move.installment_can_send_reminder = plan.state == "active"
+                continue
+            partner = move.commercial_partner_id.with_company(move.company_id)
+            move.installment_can_send_reminder = (
+                move.move_type == "out_invoice"
+                and move.state == "posted"
+                and move.currency_id.compare_amounts(move.amount_residual, 0) > 0
+                and partner.billing_mode != "prepaid"
+            )
 
     def action_send_installment_reminder(self):
         """Send the next applicable reminder for this invoice now: its plan's

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import format_date
 
 from ..tools import schedule
 
@@ -171,7 +172,7 @@ class AccountPaymentTerm(models.Model):
                     "Payment term %(term)s cannot schedule an invoice dated %(date)s: "
                     "%(reason)s Update its fixed installment dates.",
                     term=self.name,
-                    date=date_ref,
+                    date=format_date(self.env, date_ref),
                     reason=str(error),
                 )
             ) from error

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import Command, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import create_index
+from odoo.tools import SQL, create_index, format_date
 
 from .credit_type import CREDIT_DIGITS
 
@@ -30,6 +30,7 @@ class CreditConsumption(models.Model):
         index=True,
     )
     unit_name = fields.Char(related="credit_type_id.unit_name")
+    credit_decimals = fields.Integer(related="credit_type_id.decimal_places")
     quantity = fields.Float(digits=CREDIT_DIGITS, required=True, readonly=True)
     date = fields.Date(required=True, readonly=True, index=True)
     description = fields.Char(readonly=True)
@@ -98,7 +99,7 @@ class CreditConsumption(models.Model):
                 "%(qty)s %(unit)s on %(date)s",
                 qty=consumption.quantity,
                 unit=consumption.credit_type_id.unit_name or "",
-                date=consumption.date,
+                date=format_date(self.env, consumption.date),
             )
 
     @api.ondelete(at_uninstall=False)
@@ -117,22 +118,201 @@ class CreditConsumption(models.Model):
                 _("Only Installments & Credits users can consume or reverse credits.")
             )
 
-    def _check_allocations(self):
-        """Invariant: the allocations of a consumption sum to its quantity."""
-        for consumption in self:
-            total = sum(consumption.allocation_ids.mapped("quantity"))
-            if consumption.credit_type_id._compare(total, consumption.quantity):
-                raise UserError(
-                    _(
-                        "Internal error: consumption of %(qty)s allocated %(total)s.",
-                        qty=consumption.quantity,
-                        total=total,
-                    )
+    # ------------------------------------------------------------------
+    # The one service that spends units (res.partner.consume_credits and
+    # consume_batch): the rules are the pieces below, used by both paths
+    # ------------------------------------------------------------------
+    @api.model
+    def _consume_check(self, credit_type, quantity, date):
+        """Validate one request on an existing credit type; return the rounded
+        quantity and the date. Reads no table (the batch runs it per event)."""
+        if not credit_type.active:
+            raise UserError(
+                _(
+                    "Credit type %(type)s is archived: its units cannot be consumed.",
+                    type=credit_type.name,
                 )
+            )
+        credit_type._check_quantity(quantity)
+        today = fields.Date.context_today(self)
+        try:
+            date = fields.Date.to_date(date) or today
+        except ValueError as error:
+            raise UserError(
+                _("%(date)r is not a date: use YYYY-MM-DD.", date=date)
+            ) from error
+        if date > today:
+            raise UserError(
+                _(
+                    "A consumption dated %(date)s is in the future (today is "
+                    "%(today)s): record it on the day the units are used.",
+                    date=format_date(self.env, date),
+                    today=format_date(self.env, today),
+                )
+            )
+        return credit_type._round(quantity), date
 
-    # ------------------------------------------------------------------
-    # The one service that spends units (res.partner.consume_credits)
-    # ------------------------------------------------------------------
+    @api.model
+    def _idempotency_conflict(self, existing, partner, credit_type, quantity):
+        """The error when ``existing`` (same company and key) is another
+        request than (partner, type, quantity), else None."""
+        if (
+            existing.partner_id == partner
+            and existing.credit_type_id == credit_type
+            and not credit_type._compare(existing.quantity, quantity)
+        ):
+            return None
+        return UserError(
+            _(
+                "Idempotency key %(key)s was already used for %(qty)s %(unit)s "
+                "of %(type)s for %(partner)s: this is a different request, use a "
+                "new key.",
+                key=existing.idempotency_key,
+                qty=existing.credit_type_id._format(existing.quantity),
+                unit=existing.credit_type_id.unit_name,
+                type=existing.credit_type_id.name,
+                partner=existing.partner_id.display_name,
+            )
+        )
+
+    @api.model
+    def _shortage_error(self, partner, credit_type, quantity, available, date):
+        return UserError(
+            _(
+                "Not enough %(type)s for %(partner)s: %(requested)s %(unit)s "
+                "requested, %(available)s %(unit)s available on %(date)s.",
+                type=credit_type.name,
+                partner=partner.display_name,
+                requested=credit_type._format(quantity),
+                available=credit_type._format(available),
+                unit=credit_type.unit_name,
+                date=format_date(self.env, date),
+            )
+        )
+
+    @api.model
+    def _allocate(self, credit_type, candidates, quantity):
+        """FEFO allocation in memory: ``candidates`` are ``[grant_id,
+        remaining]`` lists of locked grants in FEFO order (nearest expiry, then
+        oldest start, then id); take ``quantity`` from them, decrease their
+        remaining in place and return ``[(grant_id, quantity)]``."""
+        allocations = []
+        to_allocate = quantity
+        for candidate in candidates:
+            if credit_type._compare(to_allocate, 0.0) <= 0:
+                break
+            take = credit_type._round(min(candidate[1], to_allocate))
+            if credit_type._compare(take, 0.0) <= 0:
+                continue
+            allocations.append((candidate[0], take))
+            candidate[1] = credit_type._round(candidate[1] - take)
+            to_allocate = credit_type._round(to_allocate - take)
+        if credit_type._compare(to_allocate, 0.0):
+            # The caller checked the availability: the invariant of the ledger.
+            raise UserError(
+                _(
+                    "Internal error: %(qty)s %(unit)s could not be allocated.",
+                    qty=credit_type._format(to_allocate),
+                    unit=credit_type.unit_name,
+                )
+            )
+        return allocations
+
+    @api.model
+    def _write_ledger(self, rows):
+        """Insert consumptions and their allocations, one statement each.
+
+        ``rows``: dicts with ``partner_id``, ``company_id``, ``credit_type_id``,
+        ``quantity``, ``date`` and optionally ``description``, ``reference``,
+        ``res_model``, ``res_id``, ``idempotency_key``, plus ``allocations``
+        (``[(grant_id, quantity)]``). Returns the new ids in the order of
+        ``rows``. The grants' stored quantities and states are recomputed by
+        the ORM for the touched grants only (one read, one update)."""
+        if not rows:
+            return []
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "SELECT nextval('credit_consumption_id_seq') "
+                "FROM generate_series(1, %s)",
+                len(rows),
+            )
+        )
+        ids = [row[0] for row in cr.fetchall()]
+        now, uid = cr.now(), self.env.uid
+
+        def column(name):
+            return [row.get(name) or None for row in rows]
+
+        cr.execute(
+            SQL(
+                """
+                INSERT INTO credit_consumption
+                       (id, partner_id, company_id, credit_type_id, quantity, date,
+                        description, reference, res_model, res_id, idempotency_key,
+                        state, create_uid, create_date, write_uid, write_date)
+                SELECT u.id, u.partner_id, u.company_id, u.type_id, u.quantity,
+                       u.date, u.description, u.reference, u.res_model, u.res_id,
+                       u.key, 'done', %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(ids)s::int[], %(partners)s::int[],
+                              %(companies)s::int[], %(types)s::int[],
+                              %(quantities)s::numeric[], %(dates)s::date[],
+                              %(descriptions)s::varchar[], %(references)s::varchar[],
+                              %(models)s::varchar[], %(res_ids)s::int[],
+                              %(keys)s::varchar[])
+                       AS u(id, partner_id, company_id, type_id, quantity, date,
+                            description, reference, res_model, res_id, key)
+                """,
+                uid=uid,
+                now=now,
+                ids=ids,
+                partners=column("partner_id"),
+                companies=column("company_id"),
+                types=column("credit_type_id"),
+                quantities=column("quantity"),
+                dates=column("date"),
+                descriptions=column("description"),
+                references=column("reference"),
+                models=column("res_model"),
+                res_ids=column("res_id"),
+                keys=column("idempotency_key"),
+            )
+        )
+        allocations = [
+            (consumption_id, grant_id, quantity, row["company_id"], row["date"])
+            for consumption_id, row in zip(ids, rows, strict=True)
+            for grant_id, quantity in row["allocations"]
+        ]
+        cr.execute(
+            SQL(
+                """
+                INSERT INTO credit_consumption_allocation
+                       (consumption_id, grant_id, quantity, state, company_id, date,
+                        create_uid, create_date, write_uid, write_date)
+                SELECT u.consumption_id, u.grant_id, u.quantity, 'done',
+                       u.company_id, u.date, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(consumptions)s::int[], %(grants)s::int[],
+                              %(quantities)s::numeric[], %(companies)s::int[],
+                              %(dates)s::date[])
+                       AS u(consumption_id, grant_id, quantity, company_id, date)
+                """,
+                uid=uid,
+                now=now,
+                consumptions=[a[0] for a in allocations],
+                grants=[a[1] for a in allocations],
+                quantities=[a[2] for a in allocations],
+                companies=[a[3] for a in allocations],
+                dates=[a[4] for a in allocations],
+            )
+        )
+        # What the ORM may hold about the rows written behind its back.
+        self.env["credit.grant"].invalidate_model(["allocation_ids"])
+        self.env["res.partner"].invalidate_model(["credit_consumption_ids"])
+        grants = self.env["credit.grant"].browse({a[1] for a in allocations})
+        grants.modified(["allocation_ids"])
+        grants.flush_recordset()
+        return ids
+
     @api.model
     def _consume(
         self,
@@ -149,32 +329,22 @@ class CreditConsumption(models.Model):
         self._check_ledger_rights()
         partner = partner.commercial_partner_id
         partner.ensure_one()
-        if isinstance(credit_type, int):
-            credit_type = self.env["credit.type"].browse(credit_type)
+        if isinstance(credit_type, (int, str)) and not isinstance(credit_type, bool):
+            credit_type = (
+                self.env["credit.type"]
+                ._resolve_keys([credit_type])
+                .get(credit_type, self.env["credit.type"])
+            )
         credit_type = credit_type.with_context(active_test=False).exists()
         if len(credit_type) != 1:
-            raise UserError(_("Give exactly one existing credit type to consume."))
-        if not credit_type.active:
             raise UserError(
                 _(
-                    "Credit type %(type)s is archived: its units cannot be consumed.",
-                    type=credit_type.name,
+                    "Give exactly one existing credit type to consume (its id or "
+                    "its code)."
                 )
             )
-        credit_type._check_quantity(quantity)
-        quantity = credit_type._round(quantity)
+        quantity, date = self._consume_check(credit_type, quantity, date)
         company = credit_type.company_id
-        today = fields.Date.context_today(self)
-        date = fields.Date.to_date(date) or today
-        if date > today:
-            raise UserError(
-                _(
-                    "A consumption dated %(date)s is in the future (today is "
-                    "%(today)s): record it on the day the units are used.",
-                    date=date,
-                    today=today,
-                )
-            )
         # The caller's rights were checked above (group, and record rules while
         # reading the type and the partner); the ledger itself is read-only.
         Consumption = self.env["credit.consumption"].sudo()
@@ -188,23 +358,11 @@ class CreditConsumption(models.Model):
                 limit=1,
             )
             if existing:
-                if (
-                    existing.partner_id != partner
-                    or existing.credit_type_id != credit_type
-                    or credit_type._compare(existing.quantity, quantity)
-                ):
-                    raise UserError(
-                        _(
-                            "Idempotency key %(key)s was already used for "
-                            "%(qty)s %(unit)s of %(type)s for %(partner)s: this "
-                            "is a different request, use a new key.",
-                            key=idempotency_key,
-                            qty=existing.credit_type_id._format(existing.quantity),
-                            unit=existing.credit_type_id.unit_name,
-                            type=existing.credit_type_id.name,
-                            partner=existing.partner_id.display_name,
-                        )
-                    )
+                error = self._idempotency_conflict(
+                    existing, partner, credit_type, quantity
+                )
+                if error:
+                    raise error
                 return self.env["credit.consumption"].browse(existing.id)
 
         Grant = self.env["credit.grant"].sudo()
@@ -227,53 +385,30 @@ class CreditConsumption(models.Model):
                         type=credit_type.name,
                     )
                 )
-            raise UserError(
-                _(
-                    "Not enough %(type)s for %(partner)s: %(requested)s %(unit)s "
-                    "requested, %(available)s %(unit)s available on %(date)s.",
-                    type=credit_type.name,
-                    partner=partner.display_name,
-                    requested=credit_type._format(quantity),
-                    available=credit_type._format(available),
-                    unit=credit_type.unit_name,
-                    date=date,
-                )
-            )
+            raise self._shortage_error(partner, credit_type, quantity, available, date)
 
-        allocations = []
-        to_allocate = quantity
-        for grant in grants:
-            if credit_type._compare(to_allocate, 0.0) <= 0:
-                break
-            take = min(grant.quantity_remaining, to_allocate)
-            if credit_type._compare(take, 0.0) <= 0:
-                continue
-            take = credit_type._round(take)
-            allocations.append(Command.create({"grant_id": grant.id, "quantity": take}))
-            to_allocate = credit_type._round(to_allocate - take)
-
-        vals = {
+        candidates = [[grant.id, grant.quantity_remaining] for grant in grants]
+        row = {
             "partner_id": partner.id,
             "company_id": company.id,
             "credit_type_id": credit_type.id,
             "quantity": quantity,
             "date": date,
             "description": description,
-            "idempotency_key": idempotency_key or False,
-            "allocation_ids": allocations,
+            "idempotency_key": idempotency_key,
+            "allocations": self._allocate(credit_type, candidates, quantity),
         }
         if isinstance(reference, models.BaseModel):
             reference.ensure_one()
-            vals.update(
+            row.update(
                 reference=reference.display_name,
                 res_model=reference._name,
                 res_id=reference.id,
             )
         else:
-            vals["reference"] = reference or False
-        consumption = Consumption.create(vals)
-        consumption._check_allocations()
-        return self.env["credit.consumption"].browse(consumption.id)
+            row["reference"] = reference
+        [consumption_id] = Consumption._write_ledger([row])
+        return self.env["credit.consumption"].browse(consumption_id)
 
     def action_reverse(self):
         """Give the units of these consumptions back to the grants they came from.
@@ -319,6 +454,9 @@ class CreditConsumptionAllocation(models.Model):
         "credit.grant", required=True, ondelete="restrict", index=True
     )
     quantity = fields.Float(digits=CREDIT_DIGITS, required=True)
+    credit_decimals = fields.Integer(
+        related="consumption_id.credit_type_id.decimal_places"
+    )
     state = fields.Selection(related="consumption_id.state", store=True)
     company_id = fields.Many2one(related="consumption_id.company_id", store=True)
     date = fields.Date(related="consumption_id.date", store=True)

@@ -200,6 +200,7 @@ class CreditPackageLine(models.Model):
         "credit.type", string="Credit type", required=True, check_company=True
     )
     unit_name = fields.Char(related="credit_type_id.unit_name")
+    credit_decimals = fields.Integer(related="credit_type_id.decimal_places")
     quantity = fields.Float(digits=CREDIT_DIGITS, required=True, default=1.0)
 
     _sql_constraints = [

@@ -33,7 +33,7 @@ def refuse_direct_write(records, names):
     if names and not is_plan_service(records):
         fields_ = records._fields
         raise UserError(
-            _(
+            records.env._(
                 "%(fields)s of %(model)s cannot be changed directly: they tie the "
                 "installments to their invoice and its money. Edit the amounts or "
                 "due dates of unpaid installments, or cancel the plan and make a "
@@ -158,6 +158,33 @@ class InstallmentPlan(models.Model):
                 "ON installment_plan (move_id) WHERE state != 'cancelled'"
             )
         )
+
+    def _api_values(self):
+        """The plan as plain values for the JSON API (dates as YYYY-MM-DD)."""
+        self.ensure_one()
+        return {
+            "id": self.id,
+            "invoice": {"id": self.move_id.id, "name": self.move_id.name},
+            "customer": {"id": self.partner_id.id, "name": self.partner_id.name},
+            "currency": self.currency_id.name,
+            "state": self.state,
+            "amount_total": self.amount_total,
+            "amount_paid": self.amount_paid,
+            "amount_residual": self.amount_residual,
+            "amount_late": self.amount_late,
+            "next_due_date": self.next_due_date and str(self.next_due_date) or None,
+            "installments": [
+                {
+                    "id": line.id,
+                    "due_date": str(line.due_date),
+                    "amount": line.amount,
+                    "amount_paid": line.amount_paid,
+                    "amount_residual": line.amount_residual,
+                    "state": line.state,
+                }
+                for line in self.line_ids.sorted()
+            ],
+        }
 
     @api.depends("move_id.name")
     def _compute_name(self):

@@ -2,7 +2,7 @@ import itertools
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..tools import schedule
 from .installment_plan import (
@@ -230,9 +230,9 @@ class InstallmentPlanLine(models.Model):
                             "due dates follow the order of the installments.",
                             next=seq + 1,
                             plan=plan.display_name,
-                            date=after.due_date,
+                            date=format_date(self.env, after.due_date),
                             seq=seq,
-                            prev_date=before.due_date,
+                            prev_date=format_date(self.env, before.due_date),
                         )
                     )
         backdated = self.filtered(
@@ -249,8 +249,8 @@ class InstallmentPlanLine(models.Model):
                     "date, or ask an Installments manager.",
                     seq=line._get_position(),
                     plan=line.plan_id.display_name,
-                    date=line.due_date,
-                    invoice_date=line.move_id.invoice_date,
+                    date=format_date(self.env, line.due_date),
+                    invoice_date=format_date(self.env, line.move_id.invoice_date),
                 )
             )
 
@@ -394,9 +394,9 @@ class InstallmentPlanLine(models.Model):
                     "installment %(prev)s (%(prev_date)s). Choose a date between the "
                     "previous and the next installment.",
                     seq=position + 1,
-                    date=new_date,
+                    date=format_date(self.env, new_date),
                     prev=position,
-                    prev_date=previous.due_date,
+                    prev_date=format_date(self.env, previous.due_date),
                 )
             )
         if following and new_date > following.due_date:
@@ -406,9 +406,9 @@ class InstallmentPlanLine(models.Model):
                     "installment %(next)s (%(next_date)s). Choose a date between the "
                     "previous and the next installment.",
                     seq=position + 1,
-                    date=new_date,
+                    date=format_date(self.env, new_date),
                     next=position + 2,
-                    next_date=following.due_date,
+                    next_date=format_date(self.env, following.due_date),
                 )
             )
 

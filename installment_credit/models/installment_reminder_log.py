@@ -1,5 +1,15 @@
-from odoo import fields, models
-from odoo.tools import format_amount, format_date
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, format_amount, format_date
+
+# mail.mail state -> delivery state of the reminder it carries
+DELIVERY_STATES = {
+    "outgoing": "queued",
+    "sent": "sent",
+    "received": "sent",
+    "exception": "failed",
+    "cancel": "failed",
+}
 
 
 class InstallmentReminderLog(models.Model):
@@ -54,15 +64,27 @@ class InstallmentReminderLog(models.Model):
         string="Amount Due", readonly=True, help="What was due when the reminder went."
     )
     state = fields.Selection(
-        [("sent", "Sent"), ("skipped", "Superseded")],
+        [("sent", "Emailed"), ("skipped", "Superseded")],
+        string="Decision",
         readonly=True,
         required=True,
         default="sent",
-        help="Superseded: a later rule of the same target was due in the same "
-        "run (or was already sent), so this one is recorded without an email.",
+        help="Emailed: this reminder was handed to the mail queue (see Delivery "
+        "for whether it left). Superseded: a later rule of the same target was "
+        "due in the same run (or was already sent), so this one is recorded "
+        "without an email.",
     )
+    delivery_state = fields.Selection(
+        [("queued", "Queued"), ("sent", "Sent"), ("failed", "Failed")],
+        string="Delivery",
+        readonly=True,
+        index=True,
+        help="What the mail queue reports about the email: queued (not sent "
+        "yet), sent, or failed (see the failure reason; retry it from here).",
+    )
+    failure_reason = fields.Text(readonly=True)
     manual = fields.Boolean(string="Sent by Hand", readonly=True)
-    mail_id = fields.Many2one("mail.mail", string="Email", readonly=True)
+    mail_id = fields.Many2one("mail.mail", string="Email", readonly=True, index=True)
     message_id = fields.Many2one(
         "mail.message", string="Chatter Message", readonly=True
     )
@@ -86,6 +108,79 @@ class InstallmentReminderLog(models.Model):
         ),
     ]
 
+    def _sync_delivery_state(self, mail_ids):
+        """Copy the state and failure reason of these ``mail.mail`` ids onto
+        the logs of the reminders they carry, in one UPDATE (called when the
+        logs are linked to their emails and whenever the mail queue writes a
+        state)."""
+        if not mail_ids:
+            return
+        self.env["mail.mail"].flush_model(["state", "failure_reason"])
+        cases = SQL(" ").join(
+            SQL("WHEN %s THEN %s", mail_state, delivery)
+            for mail_state, delivery in DELIVERY_STATES.items()
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+            UPDATE installment_reminder_log log
+               SET delivery_state = CASE mail.state %(cases)s END,
+                   failure_reason = CASE
+                        WHEN mail.state = 'cancel'
+                        THEN COALESCE(mail.failure_reason, %(cancelled)s)
+                        WHEN mail.state = 'exception' THEN mail.failure_reason
+                   END
+              FROM mail_mail mail
+             WHERE mail.id = log.mail_id
+               AND log.mail_id = ANY(%(mail_ids)s)
+            RETURNING log.id
+                """,
+                cases=cases,
+                cancelled=self.env._("The email was cancelled in the mail queue."),
+                mail_ids=list(mail_ids),
+            )
+        )
+        if rows:
+            self.invalidate_model(["delivery_state", "failure_reason"])
+
+    def action_retry(self):
+        """Queue the failed emails of these reminders again (after fixing the
+        customer's address or the mail server). An email deleted from the
+        queue is rendered again from the log, with the amounts it had.
+
+        :raise UserError: none of the reminders failed
+        """
+        run = self.env["installment.reminder.run"]
+        run._check_send_rights()
+        failed = self.filtered(lambda log: log.delivery_state == "failed")
+        if not failed:
+            raise UserError(
+                _(
+                    "Only a reminder whose email failed can be retried; these are "
+                    "queued, sent or superseded. Filter the send log on Failed."
+                )
+            )
+        with_mail = failed.filtered("mail_id")
+        if with_mail:
+            with_mail.mail_id.sudo().write(
+                {"state": "outgoing", "failure_reason": False, "failure_type": False}
+            )
+        lost = (failed - with_mail).sudo()
+        if lost:
+            run.sudo()._write_log_links(
+                {"mail_id": run.sudo()._send_reminder_emails(lost)}
+            )
+            self._sync_delivery_state(lost.mail_id.ids)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _("%s reminder email(s) queued again.", len(failed)),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     def _reminder_labels(self):
         """``{log id: label}``: how each target is named in emails, chatter
         notes and activities.
@@ -93,24 +188,28 @@ class InstallmentReminderLog(models.Model):
         An installment is named by its position in its plan: each plan's lines
         are read and sorted once for the whole batch, not once per log.
         """
-        positions = {}
-        for plan in self.plan_line_id.plan_id:
-            lines = plan.line_ids.sorted()
-            count = len(lines)
-            for position, line in enumerate(lines, start=1):
-                positions[line.id] = (position, count)
+        line_labels = self._plan_line_labels(self.plan_line_id)
         labels = {}
         for log in self:
             if log.plan_line_id:
-                position, count = positions[log.plan_line_id.id]
-                labels[log.id] = self.env._(
+                labels[log.id] = line_labels[log.plan_line_id.id]
+            else:
+                labels[log.id] = self.env._("Invoice %s", log.move_id.name)
+        return labels
+
+    def _plan_line_labels(self, lines):
+        """``{plan line id: label}``, e.g. "Installment 1 of 3 on INV/…"."""
+        labels = {}
+        for plan in lines.plan_id:
+            plan_lines = plan.line_ids.sorted()
+            count = len(plan_lines)
+            for position, line in enumerate(plan_lines, start=1):
+                labels[line.id] = self.env._(
                     "Installment %(position)s of %(count)s on %(invoice)s",
                     position=position,
                     count=count,
-                    invoice=log.move_id.name,
+                    invoice=plan.move_id.name,
                 )
-            else:
-                labels[log.id] = self.env._("Invoice %s", log.move_id.name)
         return labels
 
 

@@ -37,6 +37,7 @@ class InstallmentReminderRule(models.Model):
         string="Days from Due Date",
         required=True,
         default=0,
+        aggregator=None,
         help="Negative: days before the due date; 0: on the due date; "
         "positive: days after it.",
     )

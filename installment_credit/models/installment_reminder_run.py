@@ -269,8 +269,11 @@ class InstallmentReminderRun(models.AbstractModel):
             Partner._search([("billing_mode", "=", "prepaid")]).subselect(),
         )
 
-    def _process_candidates(self, candidates, today, manual=False):
+    def _process_candidates(self, candidates, today, manual=False, email_options=None):
         """Claim, then send, the candidate reminders of one batch.
+
+        ``email_options``: keyword arguments of :meth:`_send_reminder_emails`
+        (a manual send chooses the template and lists more items).
 
         Per target only the rule with the largest offset is emailed; earlier
         rules due at the same time (a missed day, a plan created late) and
@@ -302,12 +305,14 @@ class InstallmentReminderRun(models.AbstractModel):
         sent = logs.filtered(lambda log: log.state == "sent")
         if sent:
             # the email and the chatter note of each log, in one UPDATE
+            mail_links = self._send_reminder_emails(sent, **(email_options or {}))
             self._write_log_links(
                 {
-                    "mail_id": self._send_reminder_emails(sent),
+                    "mail_id": mail_links,
                     "message_id": self._post_reminder_messages(sent),
                 }
             )
+            logs._sync_delivery_state(list(set(mail_links.values())))
             self._schedule_reminder_activities(sent)
         return logs
 
@@ -368,9 +373,12 @@ class InstallmentReminderRun(models.AbstractModel):
         self.env.cache.update(logs, Log._fields["state"], [row[1] for row in rows])
         return logs
 
-    def _send_reminder_emails(self, logs):
+    def _send_reminder_emails(self, logs, template=None, extra_items=()):
         """One email per customer, through the mail queue, rendered with the
-        template of the most advanced rule among what is due.
+        template of the most advanced rule among what is due (``template``
+        when given). ``extra_items``: ``((partner id, (("installment.plan.line"
+        or "account.move", id), ...)), ...)``, open items the email lists too
+        although no log of theirs is sent now (see ``_installment_reminder_items``).
 
         :return: ``{log id: mail.mail id}``
         """
@@ -383,16 +391,19 @@ class InstallmentReminderRun(models.AbstractModel):
                 partner_logs,
                 key=lambda log: (log.rule_id.offset_days, -log.rule_id.sequence),
             )
-            per_template[lead.rule_id.mail_template_id].append(partner_id)
+            per_template[template or lead.rule_id.mail_template_id].append(partner_id)
         payload = tuple(
             (partner_id, tuple(log.id for log in partner_logs))
             for partner_id, partner_logs in per_partner.items()
         )
         mail_per_partner = {}
-        for template, partner_ids in per_template.items():
+        for mail_template, partner_ids in per_template.items():
             mails = (
-                template.sudo()
-                .with_context(installment_reminder_logs=payload)
+                mail_template.sudo()
+                .with_context(
+                    installment_reminder_logs=payload,
+                    installment_reminder_extra=tuple(extra_items),
+                )
                 .send_mail_batch(partner_ids, force_send=False)
             )
             mail_per_partner.update(zip(partner_ids, mails.ids, strict=True))
@@ -479,7 +490,7 @@ class InstallmentReminderRun(models.AbstractModel):
             % self.env._(
                 "%(what)s due %(date)s, %(amount)s remaining (rule: %(rule)s)",
                 what=labels[log.id],
-                date=log.due_date,
+                date=formatter.date(log.due_date),
                 amount=formatter.amount(log.amount_residual + 0.0, log.currency_id),
                 rule=log.rule_id.name,
             )
@@ -505,6 +516,7 @@ class InstallmentReminderRun(models.AbstractModel):
         seen = set()
         logs = logs.filtered(lambda log: log.rule_id.create_activity)
         labels = logs._reminder_labels()
+        formatter = ReminderFormatter(self.env)
         for log in logs:
             record = log.plan_id or log.invoice_id
             key = (record._name, record.id, log.rule_id.id)
@@ -523,7 +535,7 @@ class InstallmentReminderRun(models.AbstractModel):
                         "was sent. Follow up with the customer.",
                         what=labels[log.id],
                         partner=log.partner_id.name,
-                        date=log.due_date,
+                        date=formatter.date(log.due_date),
                     ),
                     "user_id": user.id,
                     "date_deadline": log.date,

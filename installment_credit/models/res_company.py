@@ -85,6 +85,21 @@ class ResCompany(models.Model):
         help="Customers get one email per grant this many days before it expires "
         "(0: no email).",
     )
+    credit_renewal_days = fields.Integer(
+        string="Renew subscriptions (days before expiry)",
+        default=7,
+        help="Subscriptions set to auto-renew get their renewal invoice this many "
+        "days before they expire.",
+    )
+    credit_renewal_mode = fields.Selection(
+        [
+            ("post", "Post and send the invoice"),
+            ("draft", "Leave the invoice in draft for review"),
+        ],
+        string="Renewal invoices",
+        default="draft",
+        required=True,
+    )
 
     # ------------------------------------------------------------------
     # Installment agreements: working days
@@ -235,6 +250,18 @@ class ResCompany(models.Model):
     # ------------------------------------------------------------------
     # Credit packages
     # ------------------------------------------------------------------
+    @api.constrains("credit_renewal_days")
+    def _check_credit_renewal_days(self):
+        for company in self:
+            if company.credit_renewal_days < 0:
+                raise ValidationError(
+                    _(
+                        "Subscriptions of %(company)s cannot be renewed after they "
+                        "expire: set the renewal to zero or more days before expiry.",
+                        company=company.name,
+                    )
+                )
+
     @api.constrains("credit_expiry_notice_days")
     def _check_credit_expiry_notice_days(self):
         for company in self:

@@ -27,6 +27,12 @@ class ResConfigSettings(models.TransientModel):
     credit_availability = fields.Selection(
         related="company_id.credit_availability", readonly=False
     )
+    credit_renewal_days = fields.Integer(
+        related="company_id.credit_renewal_days", readonly=False
+    )
+    credit_renewal_mode = fields.Selection(
+        related="company_id.credit_renewal_mode", readonly=False
+    )
     credit_expiry_notice_days = fields.Integer(
         related="company_id.credit_expiry_notice_days", readonly=False
     )

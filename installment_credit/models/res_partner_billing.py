@@ -380,7 +380,19 @@ class ResPartner(models.Model):
             name=_("Prepaid balance of %(partner)s", partner=partner.display_name),
             domain=self._prepaid_books_domain(company)
             + [("partner_id.commercial_partner_id", "=", partner.id)],
-            context={"search_default_group_by_account": 1, "create": False},
+            context={"create": False},
+            # newest first, with the balance after each movement
+            views=[
+                (
+                    self.env.ref(
+                        "installment_credit.account_move_line_view_list_prepaid"
+                    ).id,
+                    "list",
+                ),
+                (False, "pivot"),
+                (False, "graph"),
+            ],
+            view_mode="list,pivot,graph",
         )
         return action
 

@@ -25,6 +25,12 @@ class ResPartner(models.Model):
         readonly=True,
         groups="installment_credit.group_installment_user",
     )
+    credit_subscription_ids = fields.One2many(
+        "credit.subscription",
+        "partner_id",
+        string="Subscriptions",
+        groups="installment_credit.group_installment_user",
+    )
     credit_grant_count = fields.Integer(
         string="Credits",
         compute="_compute_credit_grant_count",
@@ -48,6 +54,7 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Service API
     # ------------------------------------------------------------------
+    @api.returns("credit.consumption", lambda consumption: consumption.id)
     def consume_credits(
         self,
         credit_type,
@@ -64,16 +71,18 @@ class ResPartner(models.Model):
         rest of the transaction, so concurrent calls for the same customer and
         type serialize and can never overdraw.
 
-        :param credit_type: ``credit.type`` record or id (active).
+        :param credit_type: ``credit.type`` record, id or code (active).
         :param float quantity: positive, a multiple of the type's rounding.
         :param reference: free text, or a record (stored as a link to it).
         :param str idempotency_key: unique per company; calling again with the
             same key and the same customer, type and quantity returns the first
             consumption and spends nothing more.
-        :param date: consumption date, today or earlier (default: today); a
+        :param date: consumption date (a date or ``YYYY-MM-DD``), today or
+            earlier (default: today); a
             past date uses only grants valid on that date and not expired today.
         :param str description: optional label.
-        :return: the ``credit.consumption`` record.
+        :return: the ``credit.consumption`` record (its id over XML-RPC and
+            JSON-RPC).
         :raises UserError: bad quantity, a date in the future, archived type,
             no grants of that type,
             not enough units (the message gives requested and available), or a
@@ -91,6 +100,26 @@ class ResPartner(models.Model):
         )
 
     @api.model
+    def _credit_resolve_customers(self, keys):
+        """Map customer keys given by another system (an id, or the customer's
+        ``ref``) to commercial partners the user may read, in one query per
+        kind of key. Unknown keys are left out; a ``ref`` shared by several
+        customers maps to ``None`` (ambiguous)."""
+        ids = {k for k in keys if isinstance(k, int) and not isinstance(k, bool)}
+        refs = {k for k in keys if isinstance(k, str) and k}
+        found = {}
+        if ids:
+            for partner in self.search([("id", "in", list(ids))]):
+                found[partner.id] = partner.commercial_partner_id
+        if refs:
+            by_ref = {}
+            for partner in self.search([("ref", "in", list(refs))]):
+                by_ref.setdefault(partner.ref, set()).add(partner.commercial_partner_id)
+            for ref, partners in by_ref.items():
+                found[ref] = partners.pop() if len(partners) == 1 else None
+        return found
+
+    @api.model
     def _credit_status_for(self, partners, date=None):
         """Per (commercial partner, credit type): ``remaining`` units usable on
         ``date`` (what a consumption dated then may spend), ``next_expiry`` and
@@ -103,11 +132,19 @@ class ResPartner(models.Model):
         """Status of this customer's credits on ``date`` (default: today), one
         dict per credit type: ``credit_type_id``, ``remaining`` (usable on that
         date), ``next_expiry``, ``next_expiry_quantity``, ``upcoming`` (units
-        of grants starting later), ``consumed_this_month``."""
+        of grants starting later), ``consumed_this_month``, and the type's
+        ``credit_type_code``, ``credit_type_name`` and ``unit``. Dates are
+        ``date`` objects in Python, ``YYYY-MM-DD`` strings over RPC."""
         self.ensure_one()
         status = self._credit_status_for(self, date)
         return [
-            dict(values, credit_type_id=ctype.id)
+            dict(
+                values,
+                credit_type_id=ctype.id,
+                credit_type_code=ctype.code or False,
+                credit_type_name=ctype.name,
+                unit=ctype.unit_name,
+            )
             for (_partner, ctype), values in sorted(
                 status.items(), key=lambda item: item[0][1].name
             )
@@ -116,24 +153,29 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Selling packages
     # ------------------------------------------------------------------
-    def _credit_create_package_invoice(self, package):
-        """Create a draft customer invoice selling ``package`` and open it."""
+    def _credit_new_package_invoice(self, package, date=None):
+        """Create and return a draft customer invoice selling ``package`` on
+        ``date`` (default: today), at the package's price."""
         self.ensure_one()
         package._check_sellable()
-        invoice = (
+        return (
             self.env["account.move"]
             .with_company(package.company_id)
             .create(
                 {
                     "move_type": "out_invoice",
                     "partner_id": self.commercial_partner_id.id,
-                    "invoice_date": fields.Date.context_today(self),
+                    "invoice_date": date or fields.Date.context_today(self),
                     "invoice_line_ids": [
                         Command.create({"product_id": package.product_id.id})
                     ],
                 }
             )
         )
+
+    def _credit_create_package_invoice(self, package):
+        """Create a draft customer invoice selling ``package`` and open it."""
+        invoice = self._credit_new_package_invoice(package)
         return invoice._get_records_action(context={})
 
     def _credit_open_sell_wizard(self, kind):

@@ -48,6 +48,7 @@ class CreditReportBalance(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     credit_type_id = fields.Many2one("credit.type", string="Credit type", readonly=True)
     unit_name = fields.Char(related="credit_type_id.unit_name")
+    credit_decimals = fields.Integer(related="credit_type_id.decimal_places")
     quantity_sold = fields.Float(string="Granted", digits=CREDIT_DIGITS, readonly=True)
     quantity_consumed = fields.Float(
         string="Consumed", digits=CREDIT_DIGITS, readonly=True
@@ -224,7 +225,7 @@ class CreditReportPackageSale(models.Model):
         readonly=True,
     )
     date = fields.Date(readonly=True)
-    quantity = fields.Float(string="Packages sold", readonly=True)
+    quantity = fields.Float(string="Packages sold", digits=(16, 0), readonly=True)
     revenue = fields.Monetary(readonly=True, currency_field="currency_id")
 
     def init(self):

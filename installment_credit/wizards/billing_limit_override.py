@@ -6,7 +6,7 @@ class BillingLimitOverride(models.TransientModel):
     _name = "billing.limit.override"
     _description = "Post invoices beyond the credit limit"
 
-    move_ids = fields.Many2many("account.move", required=True)
+    move_ids = fields.Many2many("account.move", string="Invoices", required=True)
     message = fields.Text(readonly=True)
     reason = fields.Text(help="Why the limit is exceeded; logged on each invoice.")
 

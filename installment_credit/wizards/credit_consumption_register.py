@@ -19,6 +19,7 @@ class CreditConsumptionRegister(models.TransientModel):
         domain="[('company_id', '=', company_id)]",
     )
     unit_name = fields.Char(related="credit_type_id.unit_name")
+    credit_decimals = fields.Integer(related="credit_type_id.decimal_places")
     available = fields.Float(digits=CREDIT_DIGITS, compute="_compute_available")
     quantity = fields.Float(digits=CREDIT_DIGITS, required=True, default=1.0)
     date = fields.Date(required=True, default=fields.Date.context_today)

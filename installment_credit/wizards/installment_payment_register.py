@@ -2,6 +2,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_date
 
 from ..tools import schedule
 
@@ -36,7 +37,15 @@ class InstallmentPaymentRegister(models.TransientModel):
             limit=1,
         ),
     )
-    amount = fields.Monetary(required=True)
+    amount = fields.Monetary(
+        required=True,
+        compute="_compute_amount",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Proposed: what the customer owes now (late and due today), else "
+        "the next installment.",
+    )
     payment_date = fields.Date(
         required=True, default=lambda self: fields.Date.context_today(self)
     )
@@ -65,6 +74,19 @@ class InstallmentPaymentRegister(models.TransientModel):
             )
             .sorted(lambda line: (line.due_date, line.move_id.id, line.sequence))
         )
+
+    @api.depends("partner_id", "company_id", "currency_id")
+    def _compute_amount(self):
+        today = fields.Date.context_today(self)
+        for wizard in self:
+            if not wizard.partner_id:
+                wizard.amount = 0.0
+                continue
+            lines = wizard._open_installments()
+            owed = lines.filtered(lambda line: line.due_date <= today)
+            wizard.amount = wizard.currency_id.round(
+                sum((owed or lines[:1]).mapped("amount_residual"))
+            )
 
     def _allocation(self):
         """``[(installment, amount applied)]`` and what is left over."""
@@ -175,9 +197,9 @@ class InstallmentPaymentRegister(models.TransientModel):
                     Markup("<li>%s: %s</li>")
                     % (
                         line.move_id.name,
-                        _(
+                        self.env._(
                             "installment due %(date)s, %(amount)s",
-                            date=line.due_date,
+                            date=format_date(self.env, line.due_date),
                             amount=self.currency_id.format(part),
                         ),
                     )

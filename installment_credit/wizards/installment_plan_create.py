@@ -2,7 +2,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_date
+from odoo.tools import float_round, format_date
 
 
 class InstallmentPlanCreate(models.TransientModel):
@@ -42,6 +42,15 @@ class InstallmentPlanCreate(models.TransientModel):
     )
     preview_html = fields.Html(compute="_compute_preview", sanitize=False)
     preview_error = fields.Char(compute="_compute_preview")
+    early_warning = fields.Char(
+        compute="_compute_preview",
+        help="Set when an installment would be due before the invoice date.",
+    )
+    accept_early = fields.Boolean(
+        string="Confirm the dates before the invoice date",
+        help="Installments due before the invoice date are late as soon as the "
+        "plan is created. Only Installments managers can confirm them.",
+    )
 
     @api.model
     def default_get(self, fields_list):
@@ -51,6 +60,14 @@ class InstallmentPlanCreate(models.TransientModel):
         )
         if move:
             values.update(move._installment_wizard_defaults())
+            if not values.get("installment_amount") and values.get("count"):
+                # Fixed amount starts at the even split, not at 0.00
+                # rounded up: rounding down would add a last cent installment
+                values["installment_amount"] = float_round(
+                    move.amount_residual / values["count"],
+                    precision_rounding=move.currency_id.rounding,
+                    rounding_method="UP",
+                )
         return values
 
     @api.depends("line_ids.amount", "amount_due", "mode")
@@ -91,8 +108,13 @@ class InstallmentPlanCreate(models.TransientModel):
         for wizard in self:
             wizard.preview_html = False
             wizard.preview_error = False
+            wizard.early_warning = False
             if not wizard.move_id:
                 continue
+            if wizard.mode == "manual":
+                wizard.early_warning = wizard._early_warning(
+                    wizard.line_ids.mapped("due_date")
+                )
             if wizard.mode == "manual" and not wizard.line_ids:
                 wizard.preview_error = _("Add installments until nothing is left.")
                 continue
@@ -103,6 +125,10 @@ class InstallmentPlanCreate(models.TransientModel):
             except UserError as error:
                 wizard.preview_error = error.args[0]
                 continue
+            if wizard.mode != "manual":
+                wizard.early_warning = wizard._early_warning(
+                    [due_date for due_date, _amount in values]
+                )
             rows = Markup("").join(
                 Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td></tr>")
                 % (
@@ -118,8 +144,43 @@ class InstallmentPlanCreate(models.TransientModel):
                 "</thead><tbody>%s</tbody></table>"
             ) % (_("Due Date"), _("Amount"), rows)
 
+    def _early_warning(self, due_dates):
+        """What to tell the user when some of ``due_dates`` fall before the
+        invoice date (the plan would be late at once), else ``False``."""
+        self.ensure_one()
+        invoice_date = self.move_id.invoice_date
+        dates = sorted(date for date in due_dates if date)
+        early = [date for date in dates if invoice_date and date < invoice_date]
+        if not early:
+            return False
+        values = {
+            "count": len(early),
+            "date": format_date(self.env, early[0]),
+            "invoice_date": format_date(self.env, invoice_date),
+        }
+        if not self.env.user.has_group("installment_credit.group_installment_manager"):
+            return _(
+                "%(count)s installment(s) due before the invoice date (first: "
+                "%(date)s; invoice date %(invoice_date)s) would be late at once. "
+                "Choose a first due date on or after the invoice date, or ask an "
+                "Installments manager.",
+                **values,
+            )
+        return _(
+            "%(count)s installment(s) due before the invoice date (first: "
+            "%(date)s; invoice date %(invoice_date)s) will be late at once. Tick "
+            '"Confirm the dates before the invoice date" to create the plan '
+            "anyway, or choose a later first due date.",
+            **values,
+        )
+
     def action_confirm(self):
         self.ensure_one()
+        if self.early_warning and not (
+            self.accept_early
+            and self.env.user.has_group("installment_credit.group_installment_manager")
+        ):
+            raise UserError(self.early_warning)
         if self.mode == "manual" and not self.currency_id.is_zero(
             self.amount_to_allocate
         ):

@@ -20,7 +20,20 @@ class PrepaidBalanceTopup(models.TransientModel):
         help="Top-up invoice: the credit becomes usable once the invoice is paid. "
         "Payment received: the money is already received, usable at once.",
     )
-    amount = fields.Monetary(currency_field="currency_id", required=True)
+    amount = fields.Monetary(
+        currency_field="currency_id",
+        required=True,
+        compute="_compute_amount",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Proposed: the customer's auto top-up amount.",
+    )
+    pending_topup_note = fields.Char(
+        compute="_compute_pending_topup_note",
+        help="The customer's top-up invoices not paid yet: their credit becomes "
+        "usable once they are paid.",
+    )
     journal_id = fields.Many2one(
         "account.journal",
         check_company=True,
@@ -34,6 +47,41 @@ class PrepaidBalanceTopup(models.TransientModel):
     # What this wizard created: a second submission opens it again.
     move_id = fields.Many2one("account.move", readonly=True)
     payment_id = fields.Many2one("account.payment", readonly=True)
+
+    @api.depends("partner_id", "company_id")
+    def _compute_amount(self):
+        for wizard in self:
+            partner = wizard.partner_id.commercial_partner_id.with_company(
+                wizard.company_id
+            )
+            wizard.amount = partner.auto_topup_amount if partner else 0.0
+
+    @api.depends("partner_id", "company_id")
+    def _compute_pending_topup_note(self):
+        for wizard in self:
+            wizard.pending_topup_note = False
+            partner = wizard.partner_id.commercial_partner_id
+            if not partner or not wizard.company_id:
+                continue
+            pending = partner._prepaid_pending_topups(wizard.company_id)[partner.id]
+            if pending:
+                wizard.pending_topup_note = _(
+                    "%(partner)s already has unpaid top-up invoice(s): "
+                    "%(invoices)s. Their credit becomes usable once they are paid.",
+                    partner=partner.display_name,
+                    invoices=", ".join(
+                        self.env._(
+                            "%(name)s (%(amount)s)",
+                            name=move.name or self.env._("draft"),
+                            amount=move.currency_id.format(
+                                move.amount_residual
+                                if move.state == "posted"
+                                else move.amount_total
+                            ),
+                        )
+                        for move in pending.sorted("id")
+                    ),
+                )
 
     @api.depends("company_id", "method")
     def _compute_journal_id(self):

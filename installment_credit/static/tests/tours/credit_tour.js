@@ -49,3 +49,61 @@ registry.category("web_tour.tours").add("installment_credit_register_consumption
         },
     ],
 });
+
+// Quantities shown with their credit type's decimals: whole SMS, minutes in
+// hundredths, on the customer's Credits tab and in the consumption wizard.
+function expectText(selector, expected) {
+    return {
+        content: `${selector} reads ${expected}`,
+        trigger: selector,
+        run() {
+            const text = this.anchor.textContent.trim() || this.anchor.value;
+            if (text !== expected) {
+                throw new Error(`${selector}: expected "${expected}", got "${text}"`);
+            }
+        },
+    };
+}
+
+registry.category("web_tour.tours").add("installment_credit_quantity_display", {
+    steps: () => [
+        {
+            content: "Open the Credits tab",
+            trigger: ".o_notebook a.nav-link:contains(Credits)",
+            run: "click",
+        },
+        expectText(
+            "div[name=credit_balance_ids] .o_data_row:contains(Display SMS) td[name=quantity_remaining]",
+            "1,000"
+        ),
+        expectText(
+            "div[name=credit_balance_ids] .o_data_row:contains(Display minutes) td[name=quantity_remaining]",
+            "5,962.50"
+        ),
+        expectText(
+            "div[name=credit_grant_ids] .o_data_row:contains(Display SMS) td[name=quantity]",
+            "1,000"
+        ),
+        {
+            content: "Register a consumption",
+            trigger: "button[name=action_credit_register_consumption]",
+            run: "click",
+        },
+        {
+            content: "Choose the SMS",
+            trigger: ".modal div[name=credit_type_id] input",
+            run: "edit Display SMS",
+        },
+        {
+            trigger: ".ui-autocomplete a:contains(Display SMS)",
+            run: "click",
+        },
+        expectText(".modal div[name=available] span", "1,000"),
+        expectText(".modal div[name=quantity] input", "1"),
+        {
+            content: "Close the wizard",
+            trigger: ".modal .btn-close",
+            run: "click",
+        },
+    ],
+});

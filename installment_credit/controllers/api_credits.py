@@ -1,0 +1,96 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""``/api/credits/v1``: usage events in batches, balances. Thin JSON wrappers
+over ``credit.consumption.consume_batch`` and ``res.partner.get_credit_status``,
+acting as the user of the API key (``Authorization: Bearer <key>``)."""
+
+from odoo import fields, http
+from odoo.http import request
+
+from ..models.credit_consumption_batch import BATCH_MAX_EVENTS
+from .api_common import ApiError, api_endpoint, json_response, read_json_body
+
+
+class CreditApi(http.Controller):
+    @http.route(
+        "/api/credits/v1/consumptions",
+        type="http",
+        auth="bearer",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
+    @api_endpoint
+    def consumptions(self, **_kwargs):
+        body = read_json_body()
+        events = body.get("events")
+        if not isinstance(events, list) or not events:
+            raise ApiError(
+                400,
+                "invalid_request",
+                "'events' must be a non-empty list of usage events.",
+                field="events",
+            )
+        if len(events) > BATCH_MAX_EVENTS:
+            raise ApiError(
+                413,
+                "batch_too_large",
+                f"A batch holds at most {BATCH_MAX_EVENTS} events (got "
+                f"{len(events)}): split it into several calls.",
+                max_events=BATCH_MAX_EVENTS,
+            )
+        results = request.env["credit.consumption"].consume_batch(events)
+        return json_response({"results": results})
+
+    @http.route(
+        "/api/credits/v1/customers/<string:customer>/balance",
+        type="http",
+        auth="bearer",
+        methods=["GET"],
+        csrf=False,
+        save_session=False,
+        readonly=True,
+    )
+    @api_endpoint
+    def balance(self, customer, date=None, **_kwargs):
+        key = customer
+        if customer.isdigit():
+            key = int(customer)
+        elif customer.startswith("ref:"):
+            key = customer[4:]
+        Partner = request.env["res.partner"]
+        partner = Partner._credit_resolve_customers([key]).get(key, False)
+        if partner is None:
+            raise ApiError(
+                409,
+                "ambiguous_customer",
+                f"Several customers have the reference {key!r}: use the id.",
+            )
+        if not partner:
+            raise ApiError(404, "not_found", f"No customer {customer!r} found.")
+        try:
+            on = fields.Date.to_date(date) or fields.Date.context_today(partner)
+        except ValueError as error:
+            raise ApiError(
+                400,
+                "invalid_request",
+                f"date {date!r} is not YYYY-MM-DD.",
+                field="date",
+            ) from error
+        status = partner.get_credit_status(date=on)
+        return json_response(
+            {
+                "customer": {
+                    "id": partner.id,
+                    "name": partner.name,
+                    "ref": partner.ref or None,
+                },
+                "date": str(on),
+                "balances": [
+                    {
+                        key: (value if value is not False else None)
+                        for key, value in row.items()
+                    }
+                    for row in status
+                ],
+            }
+        )

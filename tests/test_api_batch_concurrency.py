@@ -1,0 +1,144 @@
+"""Two batches consuming the same customers' credits at the same time, in two
+real transactions: never an overdraw, never a deadlock.
+
+Commit-based: the fixture is committed so that both cursors see it, and removed
+again in the cleanup.
+"""
+
+import threading
+
+import psycopg2.errors
+from freezegun import freeze_time
+
+from odoo import SUPERUSER_ID, api
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL, mute_logger
+
+
+@tagged("post_install", "-at_install")
+class TestBatchConcurrency(TransactionCase):
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env.ref("base.main_company")
+            ctype = env["credit.type"].create(
+                {
+                    "name": "Race batch SMS",
+                    "unit_name": "SMS",
+                    "code": "race_batch",
+                    "company_id": company.id,
+                }
+            )
+            partners = env["res.partner"].create(
+                [{"name": f"Race batch customer {i}"} for i in range(2)]
+            )
+            env["credit.grant"].create(
+                [
+                    {
+                        "partner_id": partner.id,
+                        "credit_type_id": ctype.id,
+                        "company_id": company.id,
+                        "quantity": 10,
+                        "date_start": "2026-01-01",
+                        "date_expiry": expiry,
+                    }
+                    for partner in partners
+                    for expiry in ("2026-02-01", "2026-03-01")
+                ]
+            )
+            self.company_id = company.id
+            self.type_id = ctype.id
+            self.partner_ids = partners.ids
+        self.addCleanup(self._remove_fixture)
+
+    def _remove_fixture(self):
+        with self.registry.cursor() as cr:
+            partners = tuple(self.partner_ids)
+            cr.execute(
+                SQL("DELETE FROM credit_consumption WHERE partner_id IN %s", partners)
+            )
+            cr.execute(SQL("DELETE FROM credit_grant WHERE partner_id IN %s", partners))
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["credit.type"].browse(self.type_id).unlink()
+            env["res.partner"].browse(self.partner_ids).unlink()
+
+    def _batch(self, cr, prefix, quantity, partner_ids):
+        env = api.Environment(
+            cr, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
+        )
+        results = env["credit.consumption"].consume_batch(
+            [
+                {
+                    "customer": partner_id,
+                    "credit_type": "race_batch",
+                    "quantity": quantity,
+                    "idempotency_key": f"{prefix}-{partner_id}",
+                }
+                for partner_id in partner_ids
+            ]
+        )
+        env.flush_all()
+        return results
+
+    @freeze_time("2026-01-15")
+    # The transaction that waits on the lock fails with a serialization
+    # error, as it should: Odoo logs that failing query at ERROR level.
+    @mute_logger("odoo.sql_db")
+    def test_two_batches_never_overdraw_nor_deadlock(self):
+        cr1 = self.registry.cursor()
+        cr2 = self.registry.cursor()
+        try:
+            first = self._batch(cr1, "one", 15, self.partner_ids)
+            self.assertEqual([r["status"] for r in first], ["consumed"] * 2)
+            outcome = {}
+
+            def second():
+                try:
+                    cr2.execute("SET LOCAL lock_timeout = '30s'")
+                    # The customers in the other order: locks are taken by id.
+                    outcome["results"] = self._batch(
+                        cr2, "two", 15, list(reversed(self.partner_ids))
+                    )
+                except Exception as error:  # noqa: BLE001 - reported below
+                    outcome["error"] = error
+
+            thread = threading.Thread(target=second)
+            thread.start()
+            thread.join(2.0)
+            self.assertTrue(thread.is_alive(), "the second batch waits for the locks")
+            cr1.commit()
+            thread.join(60.0)
+            self.assertFalse(thread.is_alive())
+            self.assertIsInstance(
+                outcome.get("error"),
+                psycopg2.errors.SerializationFailure,
+                "the second batch must not spend from its stale snapshot",
+            )
+            cr2.rollback()
+            # Odoo retries a serialization failure: the retry sees 5 units left.
+            retry = self._batch(cr2, "two", 15, self.partner_ids)
+            self.assertEqual(
+                [(r["status"], r["available"]) for r in retry], [("refused", 5)] * 2
+            )
+            cr2.rollback()
+            self.assertEqual(
+                [r["status"] for r in self._batch(cr2, "two", 5, self.partner_ids)],
+                ["consumed"] * 2,
+            )
+            cr2.commit()
+        finally:
+            cr1.close()
+            cr2.close()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            grants = env["credit.grant"].search(
+                [("partner_id", "in", self.partner_ids)]
+            )
+            self.assertEqual(set(grants.mapped("quantity_remaining")), {0.0})
+            self.assertEqual(set(grants.mapped("state")), {"exhausted"})
+            consumptions = env["credit.consumption"].search(
+                [("partner_id", "in", self.partner_ids)]
+            )
+            self.assertEqual(sum(consumptions.mapped("quantity")), 40)
+            self.assertEqual(sum(consumptions.allocation_ids.mapped("quantity")), 40)
