@@ -245,6 +245,7 @@ def _clone_invoices(env, template, customers, size):
             "date": shifted("date"),
             "invoice_date": shifted("invoice_date"),
             "invoice_date_due": shifted("invoice_date_due"),
+            "installment_next_due_date": shifted("installment_next_due_date"),
         },
     )
     _copy_rows(
@@ -329,6 +330,10 @@ def _make_just_late(env, size):
                                FILTER (WHERE state != 'paid'))[1] AS next_amount
                       FROM installment_plan_line GROUP BY plan_id) totals
              WHERE totals.plan_id = p.id;
+            UPDATE account_move m SET installment_next_due_date = p.next_due_date
+              FROM installment_plan p
+             WHERE p.move_id = m.id AND p.state = 'active'
+               AND m.installment_next_due_date IS DISTINCT FROM p.next_due_date;
             """,
             today=TODAY,
             yesterday=yesterday,

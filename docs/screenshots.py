@@ -82,6 +82,20 @@ SHOTS = [
         "html[dir=rtl] .o_installment_plan",
         [],
     ),
+    (
+        "invoice_list_late_installments.png",
+        "admin",
+        "/odoo/action-account.action_move_out_invoice_type",
+        ".o_list_view .o_data_row",
+        [],
+    ),
+    (
+        "portal_invoice_installments.png",
+        "portal",
+        "/my/installments",
+        ".o_installment_plan",
+        [(".o_installment_plan .card-header a", "#installment_plan_schedule")],
+    ),
 ]
 
 # Languages the shots need, installed (with the add-on's translations) as admin.

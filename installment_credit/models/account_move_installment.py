@@ -34,9 +34,6 @@ class AccountMove(models.Model):
     installment_amount_late = fields.Monetary(
         string="Late", compute="_compute_installment_plan_id"
     )
-    installment_next_due_date = fields.Date(
-        string="Next Due Date", compute="_compute_installment_plan_id"
-    )
     installment_next_due_amount = fields.Monetary(
         string="Next Due Amount", compute="_compute_installment_plan_id"
     )
@@ -46,7 +43,6 @@ class AccountMove(models.Model):
         "installment_plan_ids.amount_paid",
         "installment_plan_ids.amount_residual",
         "installment_plan_ids.amount_late",
-        "installment_plan_ids.next_due_date",
         "installment_plan_ids.next_due_amount",
         "state",
         "amount_residual",
@@ -63,7 +59,6 @@ class AccountMove(models.Model):
             move.installment_amount_paid = plan.amount_paid
             move.installment_amount_residual = plan.amount_residual
             move.installment_amount_late = plan.amount_late
-            move.installment_next_due_date = plan.next_due_date
             move.installment_next_due_amount = plan.next_due_amount
             move.installment_can_create = (
                 not plan
@@ -478,6 +473,8 @@ class AccountMove(models.Model):
             next_amount_to_pay=proposal["amount"],
             next_due_date=proposal["due_date"],
             is_last_installment=proposal["is_last"],
+            installment_due_label=proposal["label"],
+            installment_due_detail=proposal["detail"],
         )
         return values
 
@@ -505,6 +502,9 @@ class AccountMove(models.Model):
         self.installment_plan_ids.filtered(
             lambda p: p.state != "cancelled"
         ).action_cancel()
+        # The due date goes back to the receivable lines' while the invoice
+        # is still posted (see _compute_invoice_date_due).
+        self.flush_recordset(["invoice_date_due"])
 
     def _installment_plans_from_terms(self):
         """Mirror the receivable lines computed by the payment terms' schemes
@@ -540,6 +540,7 @@ class AccountMove(models.Model):
                 ),
             )
             plan_vals, line_vals_list = move._installment_plan_vals(values, fresh=True)
+            plan_vals["source"] = "payment_term"
             plan_vals_list.append(plan_vals)
             schedules.append(line_vals_list)
         Plan = plan_service(self.env["installment.plan"]).with_context(

@@ -2,7 +2,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_amount, format_date
 
 from ..tools import schedule
 
@@ -118,6 +118,15 @@ class InstallmentPlan(models.Model):
         string="Number of Installments", compute="_compute_amounts", store=True
     )
     cancelled = fields.Boolean(readonly=True, copy=False)
+    source = fields.Selection(
+        [("wizard", "Installments"), ("payment_term", "Payment Term")],
+        required=True,
+        readonly=True,
+        default="wizard",
+        help="Payment Term: made at posting from the payment term's installment "
+        "scheme; the invoice's receivable lines then keep the installments' "
+        "due dates as their dates of maturity.",
+    )
     state = fields.Selection(
         [("active", "Active"), ("paid", "Paid"), ("cancelled", "Cancelled")],
         compute="_compute_state",
@@ -310,7 +319,14 @@ class InstallmentPlan(models.Model):
             {
                 name
                 for name in vals
-                if name in ("move_id", "amount_total", "cancelled", "credit_note_base")
+                if name
+                in (
+                    "move_id",
+                    "amount_total",
+                    "cancelled",
+                    "credit_note_base",
+                    "source",
+                )
                 or (name in self._fields and self._fields[name].compute)
             },
         )
@@ -371,22 +387,81 @@ class InstallmentPlan(models.Model):
 
         :return: dict with ``amount`` (plan currency), ``mode`` (``overdue``
             when something is due by ``date``, else ``next``), ``due_date``
-            (of the first installment proposed) and ``is_last`` (a single
-            installment is left to pay)
+            (of the first installment proposed), ``is_last`` (a single
+            installment is left to pay), ``amount_late`` and ``late_since``
+            (what is due before ``date``, from which date), ``amount_due_today``
+            (due on ``date``) and ``label``, the one sentence every screen
+            shows for it ("Due now: 1,000.00 — 500.00 late since 10/30/2026,
+            500.00 due today", or "Next installment: 500.00 on 12/30/2026")
         """
         self.ensure_one()
-        date = date or fields.Date.context_today(self)
+        date = fields.Date.to_date(date) or fields.Date.context_today(self)
+        currency = self.currency_id
         open_lines = self.line_ids.filtered(lambda line: line.state != "paid").sorted()
         due = open_lines.filtered(lambda line: line.due_date <= date)
+        late = due.filtered(lambda line: line.due_date < date)
+        amount_late = currency.round(sum(late.mapped("amount_residual")))
+        amount_today = currency.round(sum((due - late).mapped("amount_residual")))
         if due:
-            amount = self.currency_id.round(sum(due.mapped("amount_residual")))
+            amount = currency.round(amount_late + amount_today)
         else:
             amount = open_lines[:1].amount_residual
+        due_date = (due or open_lines)[:1].due_date
         return {
             "amount": amount,
             "mode": "overdue" if due else "next",
-            "due_date": (due or open_lines)[:1].due_date,
+            "due_date": due_date,
             "is_last": len(open_lines) <= 1,
+            "amount_late": amount_late,
+            "late_since": late[:1].due_date,
+            "amount_due_today": amount_today,
+            **self._payment_proposal_label(
+                amount, due, amount_late, late[:1].due_date, amount_today, due_date
+            ),
+        }
+
+    def _payment_proposal_label(
+        self, amount, due, amount_late, late_since, amount_today, due_date
+    ):
+        """``label`` and ``detail`` (the label without its figure) of a
+        payment proposal, formatted in the user's language."""
+        env, currency = self.env, self.currency_id
+        if not due:
+            if not due_date:
+                return {"label": "", "detail": ""}
+            detail = env._("on %s", format_date(env, due_date))
+            return {
+                "label": env._(
+                    "Next installment: %(amount)s %(detail)s",
+                    amount=format_amount(env, amount, currency),
+                    detail=detail,
+                ),
+                "detail": detail,
+            }
+        parts = []
+        if not currency.is_zero(amount_late):
+            parts.append(
+                env._(
+                    "%(amount)s late since %(date)s",
+                    amount=format_amount(env, amount_late, currency),
+                    date=format_date(env, late_since),
+                )
+            )
+        if not currency.is_zero(amount_today):
+            parts.append(
+                env._(
+                    "%(amount)s due today",
+                    amount=format_amount(env, amount_today, currency),
+                )
+            )
+        detail = ", ".join(parts)
+        return {
+            "label": env._(
+                "Due now: %(amount)s — %(detail)s",
+                amount=format_amount(env, amount, currency),
+                detail=detail,
+            ),
+            "detail": detail,
         }
 
     def _rebalance_after_edit(self, line, new_amount):
@@ -447,6 +522,41 @@ class InstallmentPlan(models.Model):
                 )
             )
         return dict(zip(flexible, parts, strict=True))
+
+    def _sync_term_maturities(self):
+        """Give the receivable lines of plans made from a payment term the
+        due dates of their installments, in order (a date of maturity may
+        change on a posted journal item; amounts never do), so that Odoo's
+        payment-term table, Register Payment's installment modes and the
+        portal read the plan's dates. Lines and installments are paired one
+        to one, or one date of maturity to one installment when the term
+        gave several lines the same date; otherwise nothing is paired."""
+        for plan in self.filtered(
+            lambda p: p.source == "payment_term" and p.state != "cancelled"
+        ):
+            installments = plan.line_ids.sorted()
+            terms = plan.move_id.line_ids.filtered(
+                lambda line: line.display_type == "payment_term"
+            ).sorted(lambda line: (line.date_maturity, line.id))
+            if len(terms) == len(installments):
+                groups = list(terms)
+            else:
+                groups = [
+                    terms.filtered(lambda line, d=date: line.date_maturity == d)
+                    for date in sorted(set(terms.mapped("date_maturity")))
+                ]
+                if len(groups) != len(installments):
+                    continue
+            for lines, installment in zip(groups, installments, strict=True):
+                lines = lines.filtered(
+                    lambda line, d=installment.due_date: line.date_maturity != d
+                )
+                if lines:
+                    # Only a date changes: Odoo's sync of the invoice's
+                    # dynamic lines has nothing to recompute.
+                    lines.with_context(skip_invoice_sync=True).write(
+                        {"date_maturity": installment.due_date}
+                    )
 
     def _post_edit_message(self, changes):
         """Log installment edits in the chatter: ``changes`` is a list of

@@ -287,7 +287,14 @@ class InstallmentPlanLine(models.Model):
 
     def write(self, vals):
         if is_plan_service(self):
-            return super().write(vals)
+            result = super().write(vals)
+        else:
+            result = self._write_by_user(vals)
+        if "due_date" in vals:
+            self.plan_id._sync_term_maturities()
+        return result
+
+    def _write_by_user(self, vals):
         refuse_direct_write(self, set(vals) - USER_FIELDS)
         if not {"amount", "due_date"} & set(vals):
             return super().write(vals)

@@ -295,7 +295,10 @@ SELECT aged.id::bigint * 100000 + (%(as_of)s::date - DATE '1970-01-01') AS id,
        %(as_of)s::date AS as_of_date, aged.company_id,
        company.currency_id, aged.partner_id, move.invoice_user_id,
        aged.move_id, aged.plan_id, aged.plan_line_id, aged.move_line_id,
-       aged.kind, aged.due_date, GREATEST(aged.days, 0) AS days_overdue,
+       aged.kind, aged.due_date,
+       -- a credit is owed to the customer: it is never overdue
+       CASE WHEN aged.residual < 0 THEN NULL ELSE GREATEST(aged.days, 0) END
+           AS days_overdue,
        aged.bucket, aged.residual AS amount_residual,
        CASE WHEN aged.bucket = '0_not_due' THEN aged.residual ELSE 0 END
            AS amount_not_due,

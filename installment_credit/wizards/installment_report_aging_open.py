@@ -1,4 +1,5 @@
 from odoo import _, fields, models
+from odoo.tools import format_date
 
 
 class InstallmentReportAgingOpen(models.TransientModel):
@@ -18,9 +19,10 @@ class InstallmentReportAgingOpen(models.TransientModel):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "installment_credit.installment_report_aging_action"
         )
-        action["name"] = _(
-            "Receivables Aging as of %s",
-            fields.Date.to_string(self.date),
+        # The web client titles the view (breadcrumb, pivot export) with the
+        # action's display name before its name: both carry the date.
+        action["name"] = action["display_name"] = _(
+            "Receivables Aging as of %s", format_date(self.env, self.date)
         )
         action["context"] = {
             "installment_aging_date": fields.Date.to_string(self.date),
