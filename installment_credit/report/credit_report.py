@@ -124,37 +124,41 @@ class CreditReportBalance(models.Model):
                        ) AS next_expiry
                   FROM grant_status
             )
-            SELECT MIN(g.id) AS id,
-                   g.partner_id,
-                   g.company_id,
-                   g.credit_type_id,
-                   SUM(g.quantity - COALESCE(g.quantity_cancelled, 0))
-                       AS quantity_sold,
-                   SUM(COALESCE(g.quantity_consumed, 0)) AS quantity_consumed,
-                   SUM(COALESCE(g.quantity_expired, 0)
-                       + CASE WHEN g.lapsed THEN g.quantity_remaining ELSE 0 END)
-                       AS quantity_expired,
-                   SUM(CASE WHEN g.usable THEN g.quantity_remaining ELSE 0 END)
-                       AS quantity_remaining,
-                   SUM(CASE WHEN g.state = 'active' AND g.date_start > %(date)s
-                            THEN g.quantity_remaining ELSE 0 END)
-                       AS quantity_upcoming,
-                   MIN(g.next_expiry) AS next_expiry,
-                   SUM(CASE WHEN g.usable AND g.date_expiry = g.next_expiry
-                            THEN g.quantity_remaining ELSE 0 END)
-                       AS next_expiry_quantity,
-                   COALESCE(MAX(month.quantity), 0) AS consumed_this_month
-              FROM grant_next g
+            SELECT balance.*,
+                   COALESCE(month.quantity, 0) AS consumed_this_month
+              FROM (
+                SELECT MIN(g.id) AS id,
+                       g.partner_id,
+                       g.company_id,
+                       g.credit_type_id,
+                       SUM(g.quantity - COALESCE(g.quantity_cancelled, 0))
+                           AS quantity_sold,
+                       SUM(COALESCE(g.quantity_consumed, 0)) AS quantity_consumed,
+                       SUM(COALESCE(g.quantity_expired, 0)
+                           + CASE WHEN g.lapsed THEN g.quantity_remaining ELSE 0 END)
+                           AS quantity_expired,
+                       SUM(CASE WHEN g.usable THEN g.quantity_remaining ELSE 0 END)
+                           AS quantity_remaining,
+                       SUM(CASE WHEN g.state = 'active' AND g.date_start > %(date)s
+                                THEN g.quantity_remaining ELSE 0 END)
+                           AS quantity_upcoming,
+                       MIN(g.next_expiry) AS next_expiry,
+                       SUM(CASE WHEN g.usable AND g.date_expiry = g.next_expiry
+                                THEN g.quantity_remaining ELSE 0 END)
+                           AS next_expiry_quantity
+                  FROM grant_next g
+              GROUP BY g.partner_id, g.company_id, g.credit_type_id
+              ) balance
+         -- once per customer and type, not once per grant
          LEFT JOIN LATERAL (
                     SELECT SUM(c.quantity) AS quantity
                       FROM credit_consumption c
-                     WHERE c.partner_id = g.partner_id
-                       AND c.credit_type_id = g.credit_type_id
+                     WHERE c.partner_id = balance.partner_id
+                       AND c.credit_type_id = balance.credit_type_id
                        AND c.state = 'done'
                        AND c.date >= %(month_start)s
                        AND c.date < %(month_end)s
                    ) month ON TRUE
-          GROUP BY g.partner_id, g.company_id, g.credit_type_id
             """,
             date=date,
             today=today,
