@@ -53,7 +53,11 @@
     ],
     "assets": {
         "web.assets_backend": [
-            "installment_credit/static/src/**/*",
+            "installment_credit/static/src/fields/**/*",
+        ],
+        # graph and pivot views are in Odoo's lazy bundle: so are their extensions
+        "web.assets_backend_lazy": [
+            "installment_credit/static/src/lazy/**/*",
         ],
         "web.assets_tests": [
             "installment_credit/static/tests/tours/**/*",

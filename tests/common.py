@@ -5,6 +5,8 @@ with Odoo's test chart of accounts, invoice and payment helpers); the capability
 classes below only add their own records and defaults.
 """
 
+import threading
+
 from odoo import Command, fields
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -347,3 +349,36 @@ class CreditInvoicingCommon(InstallmentCreditCommon):
         if ctype:
             domain.append(("credit_type_id", "=", ctype.id))
         return self.env["credit.grant"].search(domain, order="date_start, id")
+
+
+# ----------------------------------------------------------------------
+# Concurrency: two real database cursors
+# ----------------------------------------------------------------------
+class TwoCursorsMixin:
+    """For tests that race two transactions on two real cursors."""
+
+    def _second_waits(self, cr1, cr2, key, second, message):
+        """``cr1``'s transaction holds its locks (not committed yet): run
+        ``second()`` (which works on ``cr2``) in a thread, check that it waits
+        for those locks, commit ``cr1`` and wait for ``second`` to finish.
+
+        :return: ``{key: what second returned}``, or ``{"error": exception}``
+            when it raised (e.g. the serialization failure Odoo retries)
+        """
+        outcome = {}
+
+        def run():
+            try:
+                cr2.execute("SET LOCAL lock_timeout = '30s'")
+                outcome[key] = second()
+            except Exception as error:  # noqa: BLE001 - returned to the test
+                outcome["error"] = error
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(2.0)
+        self.assertTrue(thread.is_alive(), message)
+        cr1.commit()
+        thread.join(60.0)
+        self.assertFalse(thread.is_alive())
+        return outcome

@@ -5,8 +5,6 @@ Commit-based: the fixture is committed so that both cursors see it, and removed
 again in the cleanup.
 """
 
-import threading
-
 import psycopg2.errors
 from freezegun import freeze_time
 
@@ -14,9 +12,11 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
 
+from .common import TwoCursorsMixin
+
 
 @tagged("post_install", "-at_install")
-class TestBatchConcurrency(TransactionCase):
+class TestBatchConcurrency(TwoCursorsMixin, TransactionCase):
     def setUp(self):
         super().setUp()
         with self.registry.cursor() as cr:
@@ -91,25 +91,14 @@ class TestBatchConcurrency(TransactionCase):
         try:
             first = self._batch(cr1, "one", 15, self.partner_ids)
             self.assertEqual([r["status"] for r in first], ["consumed"] * 2)
-            outcome = {}
-
-            def second():
-                try:
-                    cr2.execute("SET LOCAL lock_timeout = '30s'")
-                    # The customers in the other order: locks are taken by id.
-                    outcome["results"] = self._batch(
-                        cr2, "two", 15, list(reversed(self.partner_ids))
-                    )
-                except Exception as error:  # noqa: BLE001 - reported below
-                    outcome["error"] = error
-
-            thread = threading.Thread(target=second)
-            thread.start()
-            thread.join(2.0)
-            self.assertTrue(thread.is_alive(), "the second batch waits for the locks")
-            cr1.commit()
-            thread.join(60.0)
-            self.assertFalse(thread.is_alive())
+            # The customers in the other order: locks are taken by id.
+            outcome = self._second_waits(
+                cr1,
+                cr2,
+                "results",
+                lambda: self._batch(cr2, "two", 15, list(reversed(self.partner_ids))),
+                "the second batch waits for the locks",
+            )
             self.assertIsInstance(
                 outcome.get("error"),
                 psycopg2.errors.SerializationFailure,

@@ -4,8 +4,6 @@ Commit-based: the fixture is committed in the main company so that both
 cursors see it, and removed again in the cleanup.
 """
 
-import threading
-
 import psycopg2.errors
 from freezegun import freeze_time
 
@@ -14,9 +12,11 @@ from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from .common import TwoCursorsMixin
+
 
 @tagged("post_install", "-at_install")
-class TestBillingConcurrency(TransactionCase):
+class TestBillingConcurrency(TwoCursorsMixin, TransactionCase):
     def setUp(self):
         super().setUp()
         with self.registry.cursor() as cr:
@@ -135,24 +135,13 @@ class TestBillingConcurrency(TransactionCase):
         cr2 = self.registry.cursor()
         try:
             self.assertEqual(len(self._auto_topup(cr1)), 1)
-            outcome = {}
-
-            def second():
-                try:
-                    cr2.execute("SET LOCAL lock_timeout = '30s'")
-                    outcome["ids"] = self._auto_topup(cr2)
-                except Exception as error:  # noqa: BLE001 - reported below
-                    outcome["error"] = error
-
-            thread = threading.Thread(target=second)
-            thread.start()
-            thread.join(2.0)
-            self.assertTrue(
-                thread.is_alive(), "the second transaction waits for the partner lock"
+            outcome = self._second_waits(
+                cr1,
+                cr2,
+                "ids",
+                lambda: self._auto_topup(cr2),
+                "the second transaction waits for the partner lock",
             )
-            cr1.commit()
-            thread.join(60.0)
-            self.assertFalse(thread.is_alive())
             self.assertIsInstance(
                 outcome.get("error"),
                 psycopg2.errors.SerializationFailure,
@@ -211,22 +200,13 @@ class TestBillingConcurrency(TransactionCase):
         cr2 = self.registry.cursor()
         try:
             first_id = self._post_invoice(cr1, self.journal_ids[0], 80.0)
-            outcome = {}
-
-            def second():
-                try:
-                    cr2.execute("SET LOCAL lock_timeout = '30s'")
-                    outcome["id"] = self._post_invoice(cr2, self.journal_ids[1], 80.0)
-                except Exception as error:  # noqa: BLE001 - reported below
-                    outcome["error"] = error
-
-            thread = threading.Thread(target=second)
-            thread.start()
-            thread.join(2.0)
-            self.assertTrue(thread.is_alive(), "the second posting waits")
-            cr1.commit()
-            thread.join(60.0)
-            self.assertFalse(thread.is_alive())
+            outcome = self._second_waits(
+                cr1,
+                cr2,
+                "id",
+                lambda: self._post_invoice(cr2, self.journal_ids[1], 80.0),
+                "the second posting waits",
+            )
             self.assertIsInstance(
                 outcome.get("error"), psycopg2.errors.SerializationFailure
             )
@@ -282,25 +262,13 @@ class TestBillingConcurrency(TransactionCase):
         try:
             # settled from the 100 received: balance 20
             self._post_invoice(cr1, self.journal_ids[0], 80.0)
-            outcome = {}
-
-            def second():
-                try:
-                    cr2.execute("SET LOCAL lock_timeout = '30s'")
-                    self._cancel_payment(cr2, payment_id)
-                    outcome["done"] = True
-                except Exception as error:  # noqa: BLE001 - reported below
-                    outcome["error"] = error
-
-            thread = threading.Thread(target=second)
-            thread.start()
-            thread.join(2.0)
-            self.assertTrue(
-                thread.is_alive(), "the cancellation waits for the partner lock"
+            outcome = self._second_waits(
+                cr1,
+                cr2,
+                "done",
+                lambda: self._cancel_payment(cr2, payment_id) or True,
+                "the cancellation waits for the partner lock",
             )
-            cr1.commit()
-            thread.join(60.0)
-            self.assertFalse(thread.is_alive())
             self.assertIsInstance(
                 outcome.get("error"), psycopg2.errors.SerializationFailure
             )
@@ -349,22 +317,13 @@ class TestBillingConcurrency(TransactionCase):
         cr2 = self.registry.cursor()
         try:
             first = self._confirm_topup(cr1, wizard_id)
-            outcome = {}
-
-            def second():
-                try:
-                    cr2.execute("SET LOCAL lock_timeout = '30s'")
-                    outcome["action"] = self._confirm_topup(cr2, wizard_id)
-                except Exception as error:  # noqa: BLE001 - reported below
-                    outcome["error"] = error
-
-            thread = threading.Thread(target=second)
-            thread.start()
-            thread.join(2.0)
-            self.assertTrue(thread.is_alive(), "the second submission waits")
-            cr1.commit()
-            thread.join(60.0)
-            self.assertFalse(thread.is_alive())
+            outcome = self._second_waits(
+                cr1,
+                cr2,
+                "action",
+                lambda: self._confirm_topup(cr2, wizard_id),
+                "the second submission waits",
+            )
             self.assertIsInstance(
                 outcome.get("error"), psycopg2.errors.SerializationFailure
             )

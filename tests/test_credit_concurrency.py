@@ -4,8 +4,6 @@ Commit-based: the fixture is committed so that both cursors see it, and removed
 again in the cleanup.
 """
 
-import threading
-
 import psycopg2.errors
 from freezegun import freeze_time
 
@@ -14,9 +12,11 @@ from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
 
+from .common import TwoCursorsMixin
+
 
 @tagged("post_install", "-at_install")
-class TestCreditConcurrency(TransactionCase):
+class TestCreditConcurrency(TwoCursorsMixin, TransactionCase):
     def setUp(self):
         super().setUp()
         with self.registry.cursor() as cr:
@@ -88,24 +88,13 @@ class TestCreditConcurrency(TransactionCase):
         cr2 = self.registry.cursor()
         try:
             first_id = self._consume(cr1, 8)
-            outcome = {}
-
-            def second():
-                try:
-                    cr2.execute("SET LOCAL lock_timeout = '30s'")
-                    outcome["id"] = self._consume(cr2, 8)
-                except Exception as error:  # noqa: BLE001 - reported below
-                    outcome["error"] = error
-
-            thread = threading.Thread(target=second)
-            thread.start()
-            thread.join(2.0)
-            self.assertTrue(
-                thread.is_alive(), "the second consumption waits for the grant locks"
+            outcome = self._second_waits(
+                cr1,
+                cr2,
+                "id",
+                lambda: self._consume(cr2, 8),
+                "the second consumption waits for the grant locks",
             )
-            cr1.commit()
-            thread.join(60.0)
-            self.assertFalse(thread.is_alive())
             self.assertIsInstance(
                 outcome.get("error"),
                 psycopg2.errors.SerializationFailure,

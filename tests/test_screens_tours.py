@@ -88,3 +88,14 @@ class TestScreensTours(HttpCase):
             "installment_credit_aging_title",
             login="admin",
         )
+
+    def test_tour_status_graph_colors(self):
+        """Issue 17, point 12: Late is red and Pending blue in the graph."""
+        self._late_invoice(
+            self.env["res.partner"].create({"name": "Screens Graph Customer"})
+        )
+        self.start_tour(
+            "/odoo/action-installment_credit.installment_plan_line_action",
+            "installment_credit_status_graph_colors",
+            login="admin",
+        )

@@ -89,3 +89,33 @@ registry.category("web_tour.tours").add("installment_credit_aging_title", {
         },
     ],
 });
+
+// The installments graph: each status keeps its colour (Late red, Pending
+// blue), whatever order Odoo groups them in.
+registry.category("web_tour.tours").add("installment_credit_status_graph_colors", {
+    steps: () => [
+        {
+            content: "Switch to the graph",
+            trigger: ".o_control_panel .o_switch_view.o_graph",
+            run: "click",
+        },
+        {
+            content: "The graph is drawn",
+            trigger: ".o_graph_renderer canvas",
+            run() {
+                const canvas = document.querySelector(".o_graph_renderer canvas");
+                const chart = window.Chart && window.Chart.getChart(canvas);
+                if (!chart) {
+                    throw new Error("no chart on the installments graph");
+                }
+                const colors = {};
+                for (const dataset of chart.data.datasets) {
+                    colors[dataset.label] = dataset.backgroundColor;
+                }
+                if (colors.Late !== "#EA6175" || colors.Pending !== "#4EA7F2") {
+                    throw new Error(`wrong status colours: ${JSON.stringify(colors)}`);
+                }
+            },
+        },
+    ],
+});
