@@ -349,6 +349,55 @@ class TestCreditConsumption(TransactionCase):
         self.assertEqual(row.quantity_remaining, 6)
         self.assertEqual(row.quantity_consumed, 4)
 
+    @freeze_time("2026-01-15")
+    def test_grant_totals_follow_the_ledger_unit_by_unit(self):
+        """A grant consumed one unit at a time, with reversals and a credit
+        type in hundredths in between: its stored totals stay the sums of its
+        allocation ledger (they are brought forward, not re-summed), and it is
+        exhausted when nothing remains."""
+        grant = self._grant(30, "2026-01-01", "2026-02-01")
+        gb_grant = self._grant(2.5, "2026-01-01", "2026-02-01", ctype=self.gb)
+        consumptions = self.env["credit.consumption"]
+        for i in range(25):
+            consumptions |= self.customer.consume_credits(self.sms, 1)
+            if i % 7 == 3:
+                consumptions[-1].action_reverse()
+        self.customer.consume_credits(self.gb, 0.75)
+        self.customer.consume_credits(self.gb, 1.25)
+        self.env["credit.consumption"].consume_batch(
+            [
+                {
+                    "customer": self.customer.id,
+                    "credit_type": self.sms.id,
+                    "quantity": 1,
+                    "idempotency_key": f"unit-{i}",
+                }
+                for i in range(5)
+            ]
+        )
+        self.env.flush_all()
+        self.env.invalidate_all()
+        for record in grant | gb_grant:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT COALESCE(SUM(quantity), 0) FROM "
+                    "credit_consumption_allocation WHERE grant_id = %s "
+                    "AND state = 'done'",
+                    record.id,
+                )
+            )
+            ledger = self.env.cr.fetchone()[0]
+            self.assertEqual(record.quantity_consumed, ledger)
+            self.assertEqual(
+                record.quantity_remaining, record.quantity - ledger, record.display_name
+            )
+        self.assertEqual(grant.quantity_consumed, 26)  # 25 + 5 - 4 reversed
+        self.assertEqual(gb_grant.quantity_remaining, 0.5)
+        self.assertEqual(gb_grant.state, "active")
+        self.customer.consume_credits(self.gb, 0.5)
+        self.assertEqual(gb_grant.state, "exhausted")
+        self.assertEqual(gb_grant.quantity_remaining, 0)
+
     def test_expiry_email_once_per_grant(self):
         self.company.credit_expiry_notice_days = 7
         soon = self._grant(10, "2026-01-01", "2026-02-01")

@@ -226,8 +226,9 @@ class CreditConsumption(models.Model):
         ``quantity``, ``date`` and optionally ``description``, ``reference``,
         ``res_model``, ``res_id``, ``idempotency_key``, plus ``allocations``
         (``[(grant_id, quantity)]``). Returns the new ids in the order of
-        ``rows``. The grants' stored quantities and states are recomputed by
-        the ORM for the touched grants only (one read, one update)."""
+        ``rows``. The touched grants' stored totals are brought forward with
+        what this statement allocates (one update, see below) and their
+        states recomputed by the ORM."""
         if not rows:
             return []
         cr = self.env.cr
@@ -283,6 +284,10 @@ class CreditConsumption(models.Model):
             for consumption_id, row in zip(ids, rows, strict=True)
             for grant_id, quantity in row["allocations"]
         ]
+        # The grants' stored totals must be current before this statement's
+        # allocations are added to them (nothing pending from earlier in the
+        # transaction): they are the sums of the allocations written so far.
+        self.env["credit.grant"].flush_model()
         cr.execute(
             SQL(
                 """
@@ -308,8 +313,47 @@ class CreditConsumption(models.Model):
         # What the ORM may hold about the rows written behind its back.
         self.env["credit.grant"].invalidate_model(["allocation_ids"])
         self.env["res.partner"].invalidate_model(["credit_consumption_ids"])
-        grants = self.env["credit.grant"].browse({a[1] for a in allocations})
-        grants.modified(["allocation_ids"])
+        # A grant's consumed quantity is the sum of its done allocations (see
+        # credit.grant._compute_quantities). Re-summing the whole ledger of a
+        # grant consumed unit by unit costs more with every unit; the stored
+        # sum plus what this statement allocated is the same number, written
+        # in one update for all touched grants (they are locked: no other
+        # transaction adds to them meanwhile). Reversals, credit notes and
+        # withdrawals still go through the ORM's full recompute.
+        cr.execute(
+            SQL(
+                """
+                UPDATE credit_grant g
+                   SET quantity_consumed = COALESCE(g.quantity_consumed, 0)
+                                           + added.quantity,
+                       quantity_remaining = ROUND(
+                           (g.quantity - COALESCE(g.quantity_consumed, 0)
+                            - added.quantity - COALESCE(g.quantity_cancelled, 0))
+                           / ctype.rounding
+                       ) * ctype.rounding,
+                       write_uid = %(uid)s,
+                       write_date = %(now)s
+                  FROM (SELECT a.grant_id, SUM(a.quantity) AS quantity
+                          FROM unnest(%(grants)s::int[], %(quantities)s::numeric[])
+                               AS a(grant_id, quantity)
+                      GROUP BY a.grant_id) added,
+                       credit_type ctype
+                 WHERE g.id = added.grant_id AND ctype.id = g.credit_type_id
+                """,
+                uid=uid,
+                now=now,
+                grants=[a[1] for a in allocations],
+                quantities=[a[2] for a in allocations],
+            )
+        )
+        Grant = self.env["credit.grant"]
+        grants = Grant.browse({a[1] for a in allocations})
+        totals = ["quantity_consumed", "quantity_remaining"]
+        grants.invalidate_recordset(totals)
+        # What depends on the totals (the state: exhausted) is recomputed.
+        grants.modified(totals)
+        for name in totals:
+            self.env.remove_to_compute(Grant._fields[name], grants)
         grants.flush_recordset()
         return ids
 
