@@ -278,35 +278,9 @@ class AccountMove(models.Model):
 
         :return: dict company -> (partners, dict partner id -> balance)
         """
-        partners_by_company = {}
-        for company, moves in (
-            self.filtered(lambda move: move.state == "posted")
-            .grouped("company_id")
-            .items()
-        ):
-            account = company.prepayment_account_id
-            if not account:
-                continue
-            lines = moves.line_ids.filtered(
-                lambda line, acc=account: (
-                    line.partner_id
-                    and (
-                        line.account_id == acc
-                        or line.account_id.account_type == "asset_receivable"
-                    )
-                )
-            )
-            partners = lines.partner_id.commercial_partner_id.with_company(
-                company
-            ).filtered(lambda p: p.billing_mode == "prepaid")
-            if partners:
-                partners_by_company[company] = partners
-        if not partners_by_company:
-            return {}
-        # one lock for all companies, in id order
-        self.env["res.partner"].browse(
-            sorted({pid for p in partners_by_company.values() for pid in p.ids})
-        )._billing_lock()
+        partners_by_company = self.filtered(
+            lambda move: move.state == "posted"
+        ).line_ids._billing_lock_prepaid_partners()
         return {
             company: (
                 partners,
