@@ -1,11 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-import logging
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
-
-_logger = logging.getLogger(__name__)
 
 # What a user (or the customer through the portal) may change on a subscription.
 _USER_WRITABLE = {"auto_renew"}
@@ -263,27 +259,28 @@ class CreditSubscription(models.Model):
         today = fields.Date.context_today(self)
         model = self.sudo()
         due = model._renewals_due(today)
-        failed = 0
+        guard = self.env["installment.batch.guard"]
+        what = _("Automatic renewal")
+        failures = []
         for index, (subscription_id, period_end) in enumerate(due, start=1):
             subscription = model.browse(subscription_id)
-            try:
-                with self.env.cr.savepoint():
-                    subscription.with_company(subscription.company_id)._renew(
-                        period_end, today
-                    )
-            except Exception:
-                failed += 1
-                _logger.exception(
-                    "credit subscription %s: automatic renewal failed", subscription_id
-                )
+            subscription = subscription.with_company(subscription.company_id)
+            # One subscription at a time: a failure is logged, noted on the
+            # customer and skipped (the guard of every scheduled action).
+            failures += guard._run_isolated(
+                subscription.partner_id,
+                lambda _partner, sub=subscription, end=period_end: sub._renew(
+                    end, today
+                ),
+                what,
+            )
             if index % batch_size == 0 or index == len(due):
                 self.env["ir.cron"]._notify_progress(
                     done=index, remaining=len(due) - index
                 )
-                if self.env["account.move"]._can_commit():
+                if guard._auto_commit():
                     self.env.cr.commit()  # pylint: disable=invalid-commit
-        if failed:
-            _logger.error("credit subscriptions: %s renewals failed", failed)
+        guard._raise_if_skipped(failures, what, done=len(due))
         return due
 
 
