@@ -28,9 +28,6 @@ class InstallmentApi(http.Controller):
         invoice.check_access("read")
         return invoice
 
-    def _active_plan(self, invoice):
-        return invoice.installment_plan_ids.filtered(lambda p: p.state != "cancelled")
-
     @http.route(
         "/api/installments/v1/invoices/<int:invoice_id>/plan",
         type="http",
@@ -42,12 +39,12 @@ class InstallmentApi(http.Controller):
     )
     @api_endpoint
     def get_plan(self, invoice_id, **_kwargs):
-        plan = self._active_plan(self._invoice(invoice_id))
+        plan = self._invoice(invoice_id).installment_plan_id
         if not plan:
             raise ApiError(
                 404, "not_found", f"Invoice {invoice_id} has no installment plan."
             )
-        return json_response(plan[:1]._api_values())
+        return json_response(plan._api_values())
 
     @http.route(
         "/api/installments/v1/invoices/<int:invoice_id>/plan",
@@ -81,7 +78,7 @@ class InstallmentApi(http.Controller):
                     field=name,
                 )
         invoice = self._invoice(invoice_id)
-        if self._active_plan(invoice):
+        if invoice.installment_plan_id:
             raise ApiError(
                 409,
                 "plan_exists",
