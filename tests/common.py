@@ -8,6 +8,7 @@ classes below only add their own records and defaults.
 import threading
 
 from odoo import Command, fields
+from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -382,3 +383,13 @@ class TwoCursorsMixin:
         thread.join(60.0)
         self.assertFalse(thread.is_alive())
         return outcome
+
+    @staticmethod
+    def _delete_credit_ledger(cr, partner_ids):
+        """Remove the committed credit ledger of these test customers: the
+        ledger refuses deletion through the ORM, on purpose."""
+        partner_ids = tuple(partner_ids)
+        cr.execute(
+            SQL("DELETE FROM credit_consumption WHERE partner_id IN %s", partner_ids)
+        )
+        cr.execute(SQL("DELETE FROM credit_grant WHERE partner_id IN %s", partner_ids))

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import SQL, mute_logger
+from odoo.tools import mute_logger
 
 from .common import TwoCursorsMixin
 
@@ -54,11 +54,7 @@ class TestBatchConcurrency(TwoCursorsMixin, TransactionCase):
 
     def _remove_fixture(self):
         with self.registry.cursor() as cr:
-            partners = tuple(self.partner_ids)
-            cr.execute(
-                SQL("DELETE FROM credit_consumption WHERE partner_id IN %s", partners)
-            )
-            cr.execute(SQL("DELETE FROM credit_grant WHERE partner_id IN %s", partners))
+            self._delete_credit_ledger(cr, self.partner_ids)
             env = api.Environment(cr, SUPERUSER_ID, {})
             env["credit.type"].browse(self.type_id).unlink()
             env["res.partner"].browse(self.partner_ids).unlink()

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import SQL, mute_logger
+from odoo.tools import mute_logger
 
 from .common import TwoCursorsMixin
 
@@ -54,16 +54,7 @@ class TestCreditConcurrency(TwoCursorsMixin, TransactionCase):
 
     def _remove_fixture(self):
         with self.registry.cursor() as cr:
-            # The ledger refuses deletion through the ORM, on purpose.
-            cr.execute(
-                SQL(
-                    "DELETE FROM credit_consumption WHERE partner_id = %s",
-                    self.partner_id,
-                )
-            )
-            cr.execute(
-                SQL("DELETE FROM credit_grant WHERE partner_id = %s", self.partner_id)
-            )
+            self._delete_credit_ledger(cr, [self.partner_id])
             env = api.Environment(cr, SUPERUSER_ID, {})
             env["credit.type"].browse(self.type_id).unlink()
             env["res.partner"].browse(self.partner_id).unlink()

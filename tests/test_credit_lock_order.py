@@ -16,11 +16,13 @@ from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import SQL, mute_logger
+from odoo.tools import mute_logger
+
+from .common import TwoCursorsMixin
 
 
 @tagged("post_install", "-at_install")
-class TestCreditLockOrder(TransactionCase):
+class TestCreditLockOrder(TwoCursorsMixin, TransactionCase):
     def setUp(self):
         super().setUp()
         with (
@@ -106,16 +108,7 @@ class TestCreditLockOrder(TransactionCase):
 
     def _remove_fixture(self):
         with self.registry.cursor() as cr:
-            # The ledger refuses deletion through the ORM, on purpose.
-            cr.execute(
-                SQL(
-                    "DELETE FROM credit_consumption WHERE partner_id = %s",
-                    self.partner_id,
-                )
-            )
-            cr.execute(
-                SQL("DELETE FROM credit_grant WHERE partner_id = %s", self.partner_id)
-            )
+            self._delete_credit_ledger(cr, [self.partner_id])
             env = api.Environment(cr, SUPERUSER_ID, {})
             moves = env["account.move"].browse(self.invoice_ids + self.refund_ids)
             env["mail.message"].search(
