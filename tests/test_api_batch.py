@@ -287,3 +287,27 @@ class TestConsumeBatch(TransactionCase):
             self.env.invalidate_all()
         self.assertLessEqual(queries[1], queries[0] + 2, queries)
         self.assertLess(queries[1], 30, queries)
+
+    @freeze_time("2026-01-15")
+    def test_non_finite_quantity_refused(self):
+        """NaN and infinity are numbers to JSON and Python: refused with the
+        quantity's code, not a crash of the whole batch."""
+        self._grant(10, "2026-01-01", "2026-03-01")
+        results = self.Consumption.consume_batch(
+            [
+                self._event("n1", float("nan")),
+                self._event("n2", float("inf")),
+                self._event("n3", 2),
+            ]
+        )
+        self.assertEqual(
+            [(r["status"], r.get("code")) for r in results],
+            [
+                ("refused", "invalid_quantity"),
+                ("refused", "invalid_quantity"),
+                ("consumed", None),
+            ],
+        )
+        self.assertIn("finite number", results[0]["reason"])
+        with self.assertRaisesRegex(UserError, "finite number"):
+            self.customer.consume_credits(self.sms, float("inf"))

@@ -123,9 +123,17 @@ class CreditConsumption(models.Model):
     # consume_batch): the rules are the pieces below, used by both paths
     # ------------------------------------------------------------------
     @api.model
-    def _consume_check(self, credit_type, quantity, date):
+    def _consume_check(self, credit_type, quantity, date, today=None):
         """Validate one request on an existing credit type; return the rounded
-        quantity and the date. Reads no table (the batch runs it per event)."""
+        quantity and the date. Reads no table (the batch runs it per event,
+        checking the type and the quantity first, see ``_consume_check_type``
+        and ``credit.type._check_quantity``, and passing ``today``)."""
+        self._consume_check_type(credit_type)
+        credit_type._check_quantity(quantity)
+        return credit_type._round(quantity), self._consume_check_date(date, today)
+
+    @api.model
+    def _consume_check_type(self, credit_type):
         if not credit_type.active:
             raise UserError(
                 _(
@@ -133,8 +141,12 @@ class CreditConsumption(models.Model):
                     type=credit_type.name,
                 )
             )
-        credit_type._check_quantity(quantity)
-        today = fields.Date.context_today(self)
+
+    @api.model
+    def _consume_check_date(self, date, today=None):
+        """The date of a consumption: ``date`` (a date or ``YYYY-MM-DD``) or
+        today; never in the future."""
+        today = today or fields.Date.context_today(self)
         try:
             date = fields.Date.to_date(date) or today
         except ValueError as error:
@@ -150,7 +162,7 @@ class CreditConsumption(models.Model):
                     today=format_date(self.env, today),
                 )
             )
-        return credit_type._round(quantity), date
+        return date
 
     @api.model
     def _idempotency_conflict(self, existing, partner, credit_type, quantity):
@@ -198,6 +210,11 @@ class CreditConsumption(models.Model):
         remaining in place and return ``[(grant_id, quantity)]``."""
         allocations = []
         to_allocate = quantity
+        first = candidates[0] if candidates else None
+        if first and credit_type._compare(first[1], quantity) >= 0:
+            # The usual case: the nearest-expiry grant holds all of it.
+            first[1] = credit_type._round(first[1] - quantity)
+            return [(first[0], quantity)]
         for candidate in candidates:
             if credit_type._compare(to_allocate, 0.0) <= 0:
                 break

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import _, api, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 BATCH_MAX_EVENTS = 1000
@@ -91,9 +91,10 @@ class CreditConsumption(models.Model):
         types = self.env["credit.type"]._resolve_keys(
             [values["credit_type"] for values in parsed.values()]
         )
+        today = fields.Date.context_today(self)
         for index, values in parsed.items():
             try:
-                requests[index] = self._batch_request(values, customers, types)
+                requests[index] = self._batch_request(values, customers, types, today)
             except BatchRefusal as refusal:
                 results[index] = self._batch_refused(events[index], refusal)
         return requests
@@ -108,8 +109,14 @@ class CreditConsumption(models.Model):
         existing = {}
         if requests:
             keys = {request["key"] for request in requests.values()}
+            companies = {request["type"].company_id.id for request in requests.values()}
+            # Company first: the unique index (company_id, idempotency_key)
+            # answers it, however long the ledger.
             for consumption in Consumption.search(
-                [("idempotency_key", "in", list(keys))]
+                [
+                    ("company_id", "in", list(companies)),
+                    ("idempotency_key", "in", list(keys)),
+                ]
             ):
                 existing[(consumption.company_id.id, consumption.idempotency_key)] = (
                     consumption
@@ -286,7 +293,7 @@ class CreditConsumption(models.Model):
         return event
 
     @api.model
-    def _batch_request(self, event, customers, types):
+    def _batch_request(self, event, customers, types, today):
         """Resolve and validate one event with the shared rules."""
         customer = customers.get(event["customer"], False)
         if customer is None:
@@ -309,15 +316,20 @@ class CreditConsumption(models.Model):
                 "unknown_credit_type",
                 _("No credit type %(key)r found.", key=event["credit_type"]),
             )
+        # The checks of _consume_check, each refusal with its code.
+        try:
+            self._consume_check_type(ctype)
+        except UserError as error:
+            raise BatchRefusal("unknown_credit_type", error.args[0]) from error
         try:
             ctype._check_quantity(event["quantity"])
         except UserError as error:
             raise BatchRefusal("invalid_quantity", error.args[0]) from error
         try:
-            qty, date = self._consume_check(ctype, event["quantity"], event.get("date"))
+            date = self._consume_check_date(event.get("date"), today)
         except UserError as error:
-            code = "unknown_credit_type" if not ctype.active else "invalid_date"
-            raise BatchRefusal(code, error.args[0]) from error
+            raise BatchRefusal("invalid_date", error.args[0]) from error
+        qty = ctype._round(event["quantity"])
         return {
             "partner": customer,
             "type": ctype,

@@ -142,7 +142,16 @@ class CreditType(models.Model):
     def _check_quantity(self, quantity):
         """Refuse a quantity that is not positive or finer than the rounding."""
         self.ensure_one()
-        if self._compare(quantity, 0.0) <= 0:
+        if not math.isfinite(quantity):
+            raise UserError(
+                _(
+                    "The quantity of %(type)s must be a finite number (got %(qty)s).",
+                    type=self.name,
+                    qty=quantity,
+                )
+            )
+        rounded = self._round(quantity)
+        if rounded <= 0.0:
             raise UserError(
                 _(
                     "The quantity of %(type)s must be positive (got %(qty)s).",
@@ -150,7 +159,7 @@ class CreditType(models.Model):
                     qty=quantity,
                 )
             )
-        if float_compare(self._round(quantity), quantity, precision_digits=6):
+        if not float_is_zero(rounded - quantity, precision_digits=6):
             raise UserError(
                 _(
                     "%(qty)s %(unit)s is finer than the rounding of %(type)s "
