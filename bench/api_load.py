@@ -282,7 +282,7 @@ def client(url, key, customers, run_id, seconds, threads=2):
         rate, count, elapsed = load(customers[kind], 1000, duration=seconds)
         out["sustained"][kind] = {"rate": rate, "events": count, "seconds": elapsed}
     for size in (1, 10, 100, 1000):
-        calls = max(4, min(50, 4000 // size))
+        calls = max(10, min(50, 4000 // size))
         rate, count, elapsed = load(all_ids, size, calls=calls)
         out["batch_sizes"][size] = {"rate": rate, "events": count, "seconds": elapsed}
     # Replaying a batch consumes nothing more.
