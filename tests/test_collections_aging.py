@@ -1,6 +1,6 @@
 from freezegun import freeze_time
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.tests import new_test_user, tagged
 
 from .common import InstallmentCommon
@@ -307,3 +307,49 @@ class TestAgingReport(InstallmentCommon):
         )
         self.assertFalse(rows.filtered(lambda r: r.company_id == self.company))
         self.assertFalse(rows)
+
+    # Today's aging reads the stored residuals (fast) and must give exactly
+    # the rows the rebuild from the reconciliations gives.
+    def _rows(self, **context):
+        report = self.env["installment.report.aging"].with_context(
+            installment_aging_date="2026-03-31", **context
+        )
+        return sorted(
+            report.search([("company_id", "=", self.company.id)]).mapped(
+                lambda r: (
+                    r.move_id.id,
+                    r.plan_line_id.id,
+                    r.move_line_id.id,
+                    r.kind,
+                    r.bucket,
+                    round(r.amount_residual, 2),
+                )
+            )
+        )
+
+    @freeze_time("2026-03-31")
+    def test_stored_rows_equal_rebuilt_rows(self):
+        Aging = self.env["installment.report.aging"]
+        self.assertTrue(Aging._aging_from_stored(fields.Date.to_date("2026-03-31")))
+        self.assertFalse(Aging._aging_from_stored(fields.Date.to_date("2026-03-30")))
+        stored = self._rows()
+        self.assertTrue(stored)
+        self.assertEqual(stored, self._rows(installment_aging_rebuild=True))
+        self.assertTotalsMatchLedger("2026-03-31")
+        # A plan fully paid while its invoice is still open (paid before the
+        # plan, then unreconciled) and an installment edited: still equal.
+        self.inv_plan.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        ).remove_move_reconcile()
+        self.env.flush_all()
+        self.assertEqual(self._rows(), self._rows(installment_aging_rebuild=True))
+        self.assertTotalsMatchLedger("2026-03-31")
+
+    @freeze_time("2026-03-31")
+    def test_future_dated_item_falls_back_to_rebuild(self):
+        future = self._invoice(200.0, date="2026-04-15")
+        Aging = self.env["installment.report.aging"]
+        self.assertFalse(Aging._aging_from_stored(fields.Date.to_date("2026-03-31")))
+        rows = self._rows()
+        self.assertNotIn(future.id, [row[0] for row in rows])
+        self.assertTotalsMatchLedger("2026-03-31")

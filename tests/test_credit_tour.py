@@ -64,3 +64,9 @@ class TestCreditBrowser(HttpCase):
             "installment_credit_quantity_display",
             login="admin",
         )
+        # The Credit Balance pivot: per type in its unit, no total across units.
+        self.start_tour(
+            "/odoo/action-installment_credit.credit_report_balance_action",
+            "installment_credit_pivot_units",
+            login="admin",
+        )

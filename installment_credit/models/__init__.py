@@ -31,3 +31,4 @@ from . import credit_grant_expiry
 from . import credit_consumption
 from . import credit_consumption_batch
 from . import credit_subscription
+from . import credit_units

@@ -16,8 +16,18 @@ class CreditReportBalance(models.Model):
     """
 
     _name = "credit.report.balance"
+    _inherit = ["credit.unit.totals.mixin"]
     _description = "Credit balance per customer and type"
     _auto = False
+    _credit_unit_fields = (
+        "quantity_sold",
+        "quantity_consumed",
+        "quantity_expired",
+        "quantity_remaining",
+        "quantity_upcoming",
+        "next_expiry_quantity",
+        "consumed_this_month",
+    )
     _order = "partner_id, credit_type_id"
     # Reading the report flushes what it is computed from (grants and
     # consumptions created or changed earlier in the same transaction).

@@ -116,104 +116,55 @@ class InstallmentReportAging(models.Model):
         return self._aging_query(self._aging_date())
 
     @api.model
+    def _aging_from_stored(self, as_of):
+        """Whether the stored residuals are the residuals as of ``as_of``: it is
+        today or later and no receivable item of the companies is dated after
+        it (then no reconciliation is either: both of its items are
+        receivable). One indexed query; the context key
+        ``installment_aging_rebuild`` forces the rebuild."""
+        if self.env.context.get("installment_aging_rebuild") or as_of < (
+            fields.Date.context_today(self)
+        ):
+            return False
+        self.env["account.move.line"].flush_model(
+            ["date", "parent_state", "account_id", "company_id"]
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT 1
+                  FROM account_move_line aml
+                 WHERE aml.account_id IN (SELECT id FROM account_account
+                                           WHERE account_type = 'asset_receivable')
+                   AND aml.date > %(as_of)s
+                   AND aml.parent_state = 'posted'
+                   AND aml.company_id IN %(companies)s
+                 LIMIT 1
+                """,
+                as_of=as_of,
+                companies=tuple(self.env.companies.ids),
+            )
+        )
+        return not self.env.cr.fetchone()
+
+    @api.model
     def _aging_query(self, as_of):
         order = SQL("line.sequence, line.due_date, line.id")
+        stored = self._aging_from_stored(as_of)
+        sources = (self._aging_sources_stored if stored else self._aging_sources)(
+            as_of, order
+        )
+        # A plan none of whose installments is open covers nothing: all its
+        # residual is one row (stored: only open installments are read).
+        # (On the table, by its plan_id index: the CTEs' sizes are unknown
+        # to the planner, which turns a subquery on them into a nested loop.)
+        no_line = SQL(
+            "SELECT 1 FROM installment_plan_line line WHERE line.plan_id = plan.id%s",
+            SQL(" AND line.amount_residual != 0") if stored else SQL(""),
+        )
         return SQL(
             """
-WITH recv AS (
-    SELECT aml.id, aml.move_id, aml.company_id,
-           COALESCE(partner.commercial_partner_id, aml.partner_id) AS partner_id,
-           COALESCE(aml.date_maturity, aml.date) AS due_date,
-           aml.balance - COALESCE(debit_side.amount, 0)
-               + COALESCE(credit_side.amount, 0) AS residual,
-           aml.amount_currency - COALESCE(debit_side.amount_currency, 0)
-               + COALESCE(credit_side.amount_currency, 0) AS residual_currency
-      FROM account_move_line aml
-      JOIN account_account account ON account.id = aml.account_id
-      LEFT JOIN res_partner partner ON partner.id = aml.partner_id
-      LEFT JOIN LATERAL (
-            SELECT SUM(part.amount) AS amount,
-                   SUM(part.debit_amount_currency) AS amount_currency
-              FROM account_partial_reconcile part
-             WHERE part.debit_move_id = aml.id AND part.max_date <= %(as_of)s
-      ) debit_side ON TRUE
-      LEFT JOIN LATERAL (
-            SELECT SUM(part.amount) AS amount,
-                   SUM(part.credit_amount_currency) AS amount_currency
-              FROM account_partial_reconcile part
-             WHERE part.credit_move_id = aml.id AND part.max_date <= %(as_of)s
-      ) credit_side ON TRUE
-     WHERE account.account_type = 'asset_receivable'
-       AND aml.parent_state = 'posted'
-       AND aml.date <= %(as_of)s
-       AND aml.company_id IN %(companies)s
-       -- settled now and by nothing dated after as_of: settled at as_of too
-       AND (aml.amount_residual != 0
-            OR EXISTS (SELECT 1 FROM account_partial_reconcile part
-                        WHERE part.debit_move_id = aml.id AND part.max_date > %(as_of)s)
-            OR EXISTS (SELECT 1 FROM account_partial_reconcile part
-                        WHERE part.credit_move_id = aml.id
-                          AND part.max_date > %(as_of)s))
-),
-plan AS (
-    SELECT plan.id, plan.move_id, plan.partner_id, plan.company_id, plan.amount_total,
-           COALESCE(plan.credit_note_base, 0) AS credit_note_base,
-           currency.rounding AS company_rounding,
-           SUM(recv.residual) AS residual,
-           SUM(recv.residual_currency) AS residual_currency,
-           MIN(recv.id) FILTER (WHERE recv.residual != 0) AS first_line_id,
-           MIN(recv.due_date) FILTER (WHERE recv.residual != 0) AS first_due_date
-      FROM installment_plan plan
-      JOIN recv ON recv.move_id = plan.move_id
-      JOIN res_company company ON company.id = recv.company_id
-      JOIN res_currency currency ON currency.id = company.currency_id
-     WHERE plan.state != 'cancelled'
-     GROUP BY plan.id, currency.rounding
-),
-plan_credit AS (
-    SELECT plan.id AS plan_id, SUM(part.debit_amount_currency) AS amount
-      FROM plan
-      JOIN account_move_line term
-        ON term.move_id = plan.move_id AND term.display_type = 'payment_term'
-      JOIN account_partial_reconcile part
-        ON part.debit_move_id = term.id AND part.max_date <= %(as_of)s
-      JOIN account_move_line counterpart ON counterpart.id = part.credit_move_id
-      JOIN account_move refund
-        ON refund.id = counterpart.move_id AND refund.move_type = 'out_refund'
-     GROUP BY plan.id
-),
-settled AS (
-    SELECT plan.id AS plan_id,
-           LEAST(GREATEST(plan.amount_total - plan.residual_currency, 0),
-                 plan.amount_total) AS settled,
-           COALESCE(plan_credit.amount, 0) - plan.credit_note_base AS credited
-      FROM plan
-      LEFT JOIN plan_credit ON plan_credit.plan_id = plan.id
-),
-allocation AS (
-    SELECT plan_id, LEAST(GREATEST(credited, 0), settled) AS reduction,
-           settled - LEAST(GREATEST(credited, 0), settled) AS paid
-      FROM settled
-),
-reduced AS (
-    SELECT line.id, line.plan_id, line.due_date, line.sequence, allocation.paid,
-           line.amount - LEAST(
-               GREATEST(allocation.reduction - COALESCE(SUM(line.amount) OVER (
-                   PARTITION BY line.plan_id ORDER BY %(order)s
-                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0), 0),
-               GREATEST(line.amount, 0)) AS payable
-      FROM installment_plan_line line
-      JOIN allocation ON allocation.plan_id = line.plan_id
-),
-paid AS (
-    SELECT line.*,
-           line.payable - LEAST(
-               GREATEST(line.paid - COALESCE(SUM(line.payable) OVER (
-                   PARTITION BY line.plan_id ORDER BY %(order)s
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), 0),
-               GREATEST(line.payable, 0)) AS residual_currency
-      FROM reduced line
-),
+WITH %(sources)s,
 converted AS (
     -- company-currency share of the invoice's residual, rounded on the
     -- running total so that the installments add up exactly
@@ -275,8 +226,7 @@ open_item AS (
            plan.first_due_date, plan.residual
       FROM plan
      WHERE plan.residual != 0
-       AND NOT EXISTS (SELECT 1 FROM installment_plan_line line
-                        WHERE line.plan_id = plan.id)
+       AND NOT EXISTS (%(no_line)s)
 ),
 aged AS (
     SELECT open_item.*, %(as_of)s::date - open_item.due_date AS days,
@@ -313,9 +263,164 @@ SELECT aged.id::bigint * 100000 + (%(as_of)s::date - DATE '1970-01-01') AS id,
   JOIN res_company company ON company.id = aged.company_id
   LEFT JOIN account_move move ON move.id = aged.move_id
             """,
+            sources=sources,
+            no_line=no_line,
+            as_of=as_of,
+            order=order,
+        )
+
+    @api.model
+    def _aging_plan_cte(self):
+        """The plans of the open receivable items (``recv``), with their
+        residual in company and invoice currency."""
+        return SQL(
+            """
+plan AS (
+    SELECT plan.id, plan.move_id, plan.partner_id, plan.company_id, plan.amount_total,
+           COALESCE(plan.credit_note_base, 0) AS credit_note_base,
+           currency.rounding AS company_rounding,
+           SUM(recv.residual) AS residual,
+           SUM(recv.residual_currency) AS residual_currency,
+           MIN(recv.id) FILTER (WHERE recv.residual != 0) AS first_line_id,
+           MIN(recv.due_date) FILTER (WHERE recv.residual != 0) AS first_due_date
+      FROM installment_plan plan
+      JOIN recv ON recv.move_id = plan.move_id
+      JOIN res_company company ON company.id = recv.company_id
+      JOIN res_currency currency ON currency.id = company.currency_id
+     WHERE plan.state != 'cancelled'
+     GROUP BY plan.id, currency.rounding
+)"""
+        )
+
+    @api.model
+    def _aging_sources(self, as_of, order):
+        """``recv`` and ``paid`` rebuilt as of ``as_of``: the receivable items'
+        residuals from the reconciliations dated on or before it, and the
+        installments' residuals from the plan's own allocation (credit notes
+        from the last installment back, payments oldest first) of what was
+        settled by then."""
+        return SQL(
+            """
+recv AS (
+    SELECT aml.id, aml.move_id, aml.company_id,
+           COALESCE(partner.commercial_partner_id, aml.partner_id) AS partner_id,
+           COALESCE(aml.date_maturity, aml.date) AS due_date,
+           aml.balance - COALESCE(debit_side.amount, 0)
+               + COALESCE(credit_side.amount, 0) AS residual,
+           aml.amount_currency - COALESCE(debit_side.amount_currency, 0)
+               + COALESCE(credit_side.amount_currency, 0) AS residual_currency
+      FROM account_move_line aml
+      JOIN account_account account ON account.id = aml.account_id
+      LEFT JOIN res_partner partner ON partner.id = aml.partner_id
+      LEFT JOIN LATERAL (
+            SELECT SUM(part.amount) AS amount,
+                   SUM(part.debit_amount_currency) AS amount_currency
+              FROM account_partial_reconcile part
+             WHERE part.debit_move_id = aml.id AND part.max_date <= %(as_of)s
+      ) debit_side ON TRUE
+      LEFT JOIN LATERAL (
+            SELECT SUM(part.amount) AS amount,
+                   SUM(part.credit_amount_currency) AS amount_currency
+              FROM account_partial_reconcile part
+             WHERE part.credit_move_id = aml.id AND part.max_date <= %(as_of)s
+      ) credit_side ON TRUE
+     WHERE account.account_type = 'asset_receivable'
+       AND aml.parent_state = 'posted'
+       AND aml.date <= %(as_of)s
+       AND aml.company_id IN %(companies)s
+       -- settled now and by nothing dated after as_of: settled at as_of too
+       AND (aml.amount_residual != 0
+            OR EXISTS (SELECT 1 FROM account_partial_reconcile part
+                        WHERE part.debit_move_id = aml.id AND part.max_date > %(as_of)s)
+            OR EXISTS (SELECT 1 FROM account_partial_reconcile part
+                        WHERE part.credit_move_id = aml.id
+                          AND part.max_date > %(as_of)s))
+),
+%(plan)s,
+plan_credit AS (
+    SELECT plan.id AS plan_id, SUM(part.debit_amount_currency) AS amount
+      FROM plan
+      JOIN account_move_line term
+        ON term.move_id = plan.move_id AND term.display_type = 'payment_term'
+      JOIN account_partial_reconcile part
+        ON part.debit_move_id = term.id AND part.max_date <= %(as_of)s
+      JOIN account_move_line counterpart ON counterpart.id = part.credit_move_id
+      JOIN account_move refund
+        ON refund.id = counterpart.move_id AND refund.move_type = 'out_refund'
+     GROUP BY plan.id
+),
+settled AS (
+    SELECT plan.id AS plan_id,
+           LEAST(GREATEST(plan.amount_total - plan.residual_currency, 0),
+                 plan.amount_total) AS settled,
+           COALESCE(plan_credit.amount, 0) - plan.credit_note_base AS credited
+      FROM plan
+      LEFT JOIN plan_credit ON plan_credit.plan_id = plan.id
+),
+allocation AS (
+    SELECT plan_id, LEAST(GREATEST(credited, 0), settled) AS reduction,
+           settled - LEAST(GREATEST(credited, 0), settled) AS paid
+      FROM settled
+),
+reduced AS (
+    SELECT line.id, line.plan_id, line.due_date, line.sequence, allocation.paid,
+           line.amount - LEAST(
+               GREATEST(allocation.reduction - COALESCE(SUM(line.amount) OVER (
+                   PARTITION BY line.plan_id ORDER BY %(order)s
+                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0), 0),
+               GREATEST(line.amount, 0)) AS payable
+      FROM installment_plan_line line
+      JOIN allocation ON allocation.plan_id = line.plan_id
+),
+paid AS (
+    SELECT line.*,
+           line.payable - LEAST(
+               GREATEST(line.paid - COALESCE(SUM(line.payable) OVER (
+                   PARTITION BY line.plan_id ORDER BY %(order)s
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), 0),
+               GREATEST(line.payable, 0)) AS residual_currency
+      FROM reduced line
+)""",
             as_of=as_of,
             companies=tuple(self.env.companies.ids),
             order=order,
+            plan=self._aging_plan_cte(),
+        )
+
+    @api.model
+    def _aging_sources_stored(self, as_of, order):
+        """``recv`` and ``paid`` from what is stored, when it is current (see
+        ``_aging_from_stored``): the open receivable items' residuals (Odoo's
+        unreconciled index) and the open installments' residuals, kept by
+        every reconciliation. The rest of the query is the same."""
+        return SQL(
+            """
+recv AS (
+    SELECT aml.id, aml.move_id, aml.company_id,
+           COALESCE(partner.commercial_partner_id, aml.partner_id) AS partner_id,
+           COALESCE(aml.date_maturity, aml.date) AS due_date,
+           aml.amount_residual AS residual,
+           aml.amount_residual_currency AS residual_currency
+      FROM account_move_line aml
+      LEFT JOIN res_partner partner ON partner.id = aml.partner_id
+     WHERE aml.account_id IN (SELECT id FROM account_account
+                               WHERE account_type = 'asset_receivable')
+       AND (aml.reconciled IS NULL OR aml.reconciled = false
+            OR aml.reconciled IS NOT true)
+       AND aml.parent_state = 'posted'
+       AND aml.amount_residual != 0
+       AND aml.company_id IN %(companies)s
+),
+%(plan)s,
+paid AS (
+    SELECT line.id, line.plan_id, line.due_date, line.sequence,
+           line.amount_residual AS residual_currency
+      FROM installment_plan_line line
+      JOIN plan ON plan.id = line.plan_id
+     WHERE line.amount_residual != 0
+)""",
+            companies=tuple(self.env.companies.ids),
+            plan=self._aging_plan_cte(),
         )
 
     @api.depends("partner_id")

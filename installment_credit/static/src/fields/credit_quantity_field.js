@@ -41,3 +41,19 @@ export const creditQuantityField = {
 };
 
 registry.category("fields").add("credit_quantity", creditQuantityField);
+
+/**
+ * The same quantities in pivot cells (``widget="credit_quantity"`` on a
+ * measure): a cell has no record to read its type's decimals from, so the
+ * value is shown without trailing zeros (1,000 SMS, 5,962.5 minutes), which a
+ * multiple of the type's rounding always allows. An empty value (a total over
+ * several credit types, which the server leaves empty) stays empty.
+ */
+export function formatCreditQuantity(value, options = {}) {
+    if (value === false || value === null || value === undefined) {
+        return "";
+    }
+    return formatFloat(value, { ...options, digits: [16, 4], trailingZeros: false });
+}
+
+registry.category("formatters").add("credit_quantity", formatCreditQuantity);

@@ -107,3 +107,28 @@ registry.category("web_tour.tours").add("installment_credit_quantity_display", {
         },
     ],
 });
+
+// The Credit Balance pivot, for a customer holding two credit types: each
+// type's cell in its own unit (no trailing zeros), the customer's total over
+// both types left empty (it would add SMS to minutes).
+registry.category("web_tour.tours").add("installment_credit_pivot_units", {
+    steps: () => [
+        {
+            content: "The customer's row, its cells in the types' units",
+            trigger: ".o_pivot table tbody tr:has(th:contains(Display Customer))",
+            run() {
+                const cells = [...this.anchor.querySelectorAll("td.o_pivot_cell_value")].map(
+                    (cell) => cell.textContent.trim()
+                );
+                const last = cells.pop();
+                if (last !== "") {
+                    throw new Error(`the total over two units should be empty, got "${last}"`);
+                }
+                const values = cells.filter((text) => text).sort();
+                if (JSON.stringify(values) !== JSON.stringify(["1,000", "5,962.5"])) {
+                    throw new Error(`expected 1,000 and 5,962.5, got ${JSON.stringify(cells)}`);
+                }
+            },
+        },
+    ],
+});
