@@ -4,6 +4,8 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import Form, new_test_user, tagged
 
+from odoo.addons.installment_credit.models.installment_plan import plan_service
+
 from .common import InstallmentCommon
 
 NOTE = "Secret: agreed by phone, watch this customer"
@@ -203,6 +205,35 @@ class TestInstallmentNotify(InstallmentCommon):
             "2 installments, 03/01/2026 – 04/01/2026",
         )
         self.assertFalse(new_plan.change_ids)
+
+    def test_installments_added_and_removed_are_recorded(self):
+        plan = self._plan()
+        last = plan.line_ids.sorted()[-1]
+        # The plan service splits the last installment in two, then merges
+        # them back: each step is one history row with the installment.
+        Line = plan_service(self.env["installment.plan.line"]).with_context(
+            installment_skip_sum_check=True
+        )
+        plan_service(last).with_context(installment_skip_sum_check=True).write(
+            {"amount": 200.0}
+        )
+        added = Line.create(
+            {"plan_id": plan.id, "due_date": "2026-05-10", "amount": 100.0}
+        )
+        plan._check_lines_sum()
+        self.assertEqual(
+            [(c.kind, c.position, c.new_value) for c in plan.change_ids.sorted("id")],
+            [
+                ("amount", 3, "$\xa0200.00"),
+                ("added", 4, "05/10/2026 $\xa0100.00"),
+            ],
+        )
+        plan_service(added).unlink()
+        removed = plan.change_ids.sorted("id")[-1]
+        self.assertEqual(
+            (removed.kind, removed.position, removed.old_value),
+            ("removed", 4, "05/10/2026 $\xa0100.00"),
+        )
 
     def test_history_is_written_by_the_plan_only(self):
         plan = self._plan()

@@ -49,7 +49,10 @@ class InstallmentPlanLine(models.Model):
     def create(self, vals_list):
         lines = super().create(vals_list)
         # Installments made with their plan are its schedule, not a change.
-        added = lines.filtered(lambda line: line.plan_id.line_ids - lines)
+        created = set(lines._ids)
+        added = lines.filtered(
+            lambda line: any(i not in created for i in line.plan_id.line_ids._ids)
+        )
         if added:
             self.env["installment.plan.change"]._record(
                 [
