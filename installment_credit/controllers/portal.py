@@ -92,7 +92,16 @@ class InstallmentPortal(CustomerPortal):
         if not plan:
             raise request.not_found()
         values = self._prepare_portal_layout_values()
-        values.update({"plans": plan, "page_name": "installments", "single": True})
+        values.update(
+            {
+                "plans": plan,
+                "page_name": "installments",
+                "single": True,
+                # The customer's own plan (checked above): its history has no
+                # portal access right of its own and is read here only.
+                "plan_changes": plan.sudo().change_ids,
+            }
+        )
         return request.render("installment_credit.portal_my_installments", values)
 
     def _invoice_get_page_view_values(self, invoice, access_token, **kwargs):

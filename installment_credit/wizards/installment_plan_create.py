@@ -51,6 +51,12 @@ class InstallmentPlanCreate(models.TransientModel):
         help="Installments due before the invoice date are late as soon as the "
         "plan is created. Only Installments managers can confirm them.",
     )
+    notify_customer = fields.Boolean(
+        string="Send to Customer",
+        default=True,
+        help="Email the customer the schedule (PDF attached) and the link to "
+        "their portal page.",
+    )
 
     @api.model
     def default_get(self, fields_list):
@@ -191,7 +197,9 @@ class InstallmentPlanCreate(models.TransientModel):
                     amount=self.currency_id.format(self.amount_to_allocate),
                 )
             )
-        plan = self.move_id.create_installment_plan(**self._schedule_kwargs())
+        plan = self.move_id.create_installment_plan(
+            **self._schedule_kwargs(), notify_customer=self.notify_customer
+        )
         return plan._get_records_action(context={})
 
 
