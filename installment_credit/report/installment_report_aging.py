@@ -90,6 +90,8 @@ class InstallmentReportAging(models.Model):
             "date_maturity",
             "parent_state",
             "display_type",
+            "reconciled",
+            "amount_residual_currency",
         ],
         "account.partial.reconcile": [
             "debit_move_id",
@@ -99,10 +101,29 @@ class InstallmentReportAging(models.Model):
             "credit_amount_currency",
             "max_date",
         ],
-        "account.move": ["move_type", "invoice_user_id"],
+        "account.move": ["move_type", "invoice_user_id", "amount_residual_signed"],
         "account.account": ["account_type"],
-        "installment.plan": ["move_id", "partner_id", "state", "amount_total"],
-        "installment.plan.line": ["plan_id", "sequence", "due_date", "amount"],
+        "installment.plan": [
+            "move_id",
+            "partner_id",
+            "state",
+            "amount_total",
+            "amount_residual",
+            "currency_id",
+            "company_id",
+        ],
+        "installment.plan.line": [
+            "plan_id",
+            "sequence",
+            "due_date",
+            "amount",
+            "amount_residual",
+            "plan_state",
+            "currency_id",
+            "company_id",
+            "partner_id",
+            "move_id",
+        ],
         "res.partner": ["commercial_partner_id"],
     }
 
@@ -162,6 +183,17 @@ class InstallmentReportAging(models.Model):
             "SELECT 1 FROM installment_plan_line line WHERE line.plan_id = plan.id%s",
             SQL(" AND line.amount_residual != 0") if stored else SQL(""),
         )
+        if stored:
+            # ``plan`` holds only the foreign-currency plans (see
+            # _aging_sources_stored): the others are read from their tables.
+            has_plan = SQL(
+                "SELECT 1 FROM installment_plan plan WHERE plan.move_id = recv.move_id"
+                " AND plan.state != 'cancelled'"
+            )
+            extra = self._aging_same_currency_items()
+        else:
+            has_plan = SQL("SELECT 1 FROM plan WHERE plan.move_id = recv.move_id")
+            extra = SQL("")
         return SQL(
             """
 WITH %(sources)s,
@@ -199,7 +231,7 @@ open_item AS (
            recv.due_date, recv.residual
       FROM recv
      WHERE recv.residual != 0
-       AND NOT EXISTS (SELECT 1 FROM plan WHERE plan.move_id = recv.move_id)
+       AND NOT EXISTS (%(has_plan)s)
     UNION ALL
     SELECT line.id * 2 + 1, line.company_id, line.partner_id, line.move_id,
            line.plan_id, line.id, NULL, 'installment', line.due_date, line.residual
@@ -227,6 +259,7 @@ open_item AS (
       FROM plan
      WHERE plan.residual != 0
        AND NOT EXISTS (%(no_line)s)
+    %(extra)s
 ),
 aged AS (
     SELECT open_item.*, %(as_of)s::date - open_item.due_date AS days,
@@ -260,19 +293,22 @@ SELECT aged.id::bigint * 100000 + (%(as_of)s::date - DATE '1970-01-01') AS id,
        CASE WHEN aged.bucket = '4_90_plus' THEN aged.residual ELSE 0 END
            AS amount_90_plus
   FROM aged
-  JOIN res_company company ON company.id = aged.company_id
+  LEFT JOIN res_company company ON company.id = aged.company_id
   LEFT JOIN account_move move ON move.id = aged.move_id
             """,
             sources=sources,
             no_line=no_line,
+            has_plan=has_plan,
+            extra=extra,
             as_of=as_of,
             order=order,
         )
 
     @api.model
-    def _aging_plan_cte(self):
+    def _aging_plan_cte(self, foreign_only=False):
         """The plans of the open receivable items (``recv``), with their
-        residual in company and invoice currency."""
+        residual in company and invoice currency (``foreign_only``: the plans
+        in another currency than their company's)."""
         return SQL(
             """
 plan AS (
@@ -287,9 +323,12 @@ plan AS (
       JOIN recv ON recv.move_id = plan.move_id
       JOIN res_company company ON company.id = recv.company_id
       JOIN res_currency currency ON currency.id = company.currency_id
-     WHERE plan.state != 'cancelled'
+     WHERE plan.state != 'cancelled' %(foreign)s
      GROUP BY plan.id, currency.rounding
-)"""
+)""",
+            foreign=SQL("AND plan.currency_id != currency.id")
+            if foreign_only
+            else SQL(""),
         )
 
     @api.model
@@ -420,7 +459,52 @@ paid AS (
      WHERE line.amount_residual != 0
 )""",
             companies=tuple(self.env.companies.ids),
-            plan=self._aging_plan_cte(),
+            plan=self._aging_plan_cte(foreign_only=True),
+        )
+
+    @api.model
+    def _aging_same_currency_items(self):
+        """Stored path, plans in their company's currency: an installment's
+        residual is its stored residual (no conversion, no running total), read
+        straight from the installments' table like a plain aggregate would;
+        what such a plan does not cover is the invoice's stored residual minus
+        the plan's, on the invoice's first open receivable item (few plans:
+        one lookup each by the move_id index)."""
+        return SQL(
+            """
+    UNION ALL
+    SELECT line.id * 2 + 1, line.company_id, line.partner_id, line.move_id,
+           line.plan_id, line.id, NULL, 'installment', line.due_date,
+           line.amount_residual
+      FROM installment_plan_line line
+      JOIN res_company company
+        ON company.id = line.company_id AND company.currency_id = line.currency_id
+     WHERE line.plan_state != 'cancelled'
+       AND line.amount_residual != 0
+       AND line.company_id IN %(companies)s
+    UNION ALL
+    SELECT first.id * 2, plan.company_id, plan.partner_id, plan.move_id, plan.id,
+           NULL, first.id,
+           CASE WHEN move.amount_residual_signed < 0 THEN 'credit'
+                ELSE 'receivable' END,
+           first.due_date, move.amount_residual_signed - plan.amount_residual
+      FROM installment_plan plan
+      JOIN account_move move ON move.id = plan.move_id
+      JOIN res_company company
+        ON company.id = plan.company_id AND company.currency_id = plan.currency_id
+      CROSS JOIN LATERAL (
+            SELECT aml.id, COALESCE(aml.date_maturity, aml.date) AS due_date
+              FROM account_move_line aml
+             WHERE aml.move_id = plan.move_id
+               AND aml.account_id IN (SELECT id FROM account_account
+                                       WHERE account_type = 'asset_receivable')
+          ORDER BY aml.amount_residual = 0, aml.id
+             LIMIT 1
+      ) first
+     WHERE plan.state != 'cancelled'
+       AND plan.company_id IN %(companies)s
+       AND move.amount_residual_signed != COALESCE(plan.amount_residual, 0)""",
+            companies=tuple(self.env.companies.ids),
         )
 
     @api.depends("partner_id")
