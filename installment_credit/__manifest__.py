@@ -54,6 +54,7 @@
         "report/installment_report_aging_views.xml",
         "report/credit_report_views.xml",
         "views/menus.xml",
+        "views/credit_revenue_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -39,3 +39,11 @@ from . import credit_consumption
 from . import credit_consumption_batch
 from . import credit_subscription
 from . import credit_units
+from . import res_company_credit_revenue
+from . import res_config_settings_credit_revenue
+from . import credit_package_revenue
+from . import account_move_line_credit_revenue
+from . import account_move_credit_revenue
+from . import credit_grant_revenue
+from . import credit_revenue_line
+from . import credit_revenue_run

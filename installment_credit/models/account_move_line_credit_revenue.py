@@ -1,0 +1,34 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo import models
+
+
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    def _compute_account_id(self):
+        """Lines selling a credit package post to the deferred revenue account
+        when their company recognises credit revenue on use (Odoo's income
+        account becomes the account recognised into, see credit.grant)."""
+        res = super()._compute_account_id()
+        lines = self.filtered(
+            lambda line: (
+                line.display_type == "product"
+                and line.product_id
+                and line.move_id.is_sale_document(include_receipts=True)
+                and line.company_id.credit_revenue_on_use
+            )
+        )
+        if lines:
+            packages = (
+                self.env["credit.package"]
+                .sudo()
+                .with_context(active_test=False)
+                .search([("product_id", "in", lines.product_id.ids)])
+            )
+            by_product = {package.product_id: package for package in packages}
+            for line in lines:
+                package = by_product.get(line.product_id)
+                account = package and package._revenue_deferred_account()
+                if account:
+                    line.account_id = account
+        return res
