@@ -354,6 +354,12 @@ def scenario_credits(env, size):
     return run(env, size, size["scale"])
 
 
+def scenario_revenue(env, size):
+    from .scenario_revenue import scenario_revenue as run
+
+    return run(env, size)
+
+
 SCENARIOS = [
     ("1. post with 12-installment scheme vs native 12-line term", scenario_post, 1.3),
     ("2. full payments, 24-installment plans vs none", scenario_pay, 1.2),
@@ -363,4 +369,5 @@ SCENARIOS = [
     ("4c. aging pivot 45 days ago vs hand-written SQL", scenario_aging_past, 1.5),
     ("5. consume_credits, long history vs new customers", scenario_credits, 1.2),
     ("6. reminder run (emails queued per second)", scenario_reminders, None),
+    ("7. daily credit revenue entry (consumptions/s)", scenario_revenue, None),
 ]
