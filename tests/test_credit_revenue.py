@@ -332,3 +332,30 @@ class TestCreditRevenue(CreditInvoicingCommon):
             [("account_id", "=", self.breakage.id)]
         )
         self.assertAlmostEqual(-sum(breakage.mapped("balance")), (63 + 30) * 0.30)
+
+    def test_reversal_after_expiry_is_breakage(self):
+        with freeze_time("2026-01-10"):
+            invoice = self._sell(self.pkg_sms)
+        consumption = self._consume(10, "2026-01-12")
+        with freeze_time("2026-02-10"):
+            self.env["credit.grant"]._cron_expire_and_notify()
+        with freeze_time("2026-02-11"):
+            moves = self._run("2026-02-10")
+        self.assertEqual(moves.mapped("date"), [D("2026-01-12"), D("2026-02-10")])
+        self.assertEqual(self._entry_lines(moves[1])[self.breakage, ()], -27.0)
+        # The units come back to the expired grant: their value goes from
+        # income to breakage, the deferred account is not touched.
+        with freeze_time("2026-02-11"):
+            consumption.action_reverse()
+        with freeze_time("2026-02-12"):
+            move = self._run("2026-02-11")
+        self.assertEqual(
+            self._entry_lines(move),
+            {(self.income, ()): 3.0, (self.breakage, ()): -3.0},
+        )
+        grant = invoice.credit_grant_ids
+        self.assertEqual(
+            (grant.revenue_consumed_value, grant.revenue_breakage_value), (0.0, 30.0)
+        )
+        self.assertEqual(self._deferred_balance("2026-02-11"), 0.0)
+        self.assertEqual(self._report_total("2026-02-11"), 0.0)
