@@ -14,6 +14,7 @@
         "security/security.xml",
         "security/ir.model.access.csv",
         "security/ir_rule.xml",
+        "security/credit_revenue_rules.xml",
         "data/res_partner_data.xml",
         "data/ir_cron_data.xml",
         "report/report_installment_plan.xml",

@@ -244,6 +244,22 @@ class CreditRevenueRun(models.AbstractModel):
                 key = ("breakage", breakage_account.id, ())
             by_day[day][key] += value
             by_day[day]["deferred", grant.revenue_deferred_account_id.id, ()] -= value
+        missing = (
+            self.env["credit.grant"]
+            .union(*(g for g, _d, kind, _q, _v in rows if kind == "consumption"))
+            .filtered(lambda g: not g.revenue_account_id)
+        )
+        if missing:
+            raise UserError(
+                _(
+                    "Credit revenue of %(company)s cannot be recognised: the "
+                    "products of packages %(packages)s have no income account. "
+                    "Set one on the product or its category, then run the action "
+                    "again.",
+                    company=company.name,
+                    packages=", ".join(missing.package_id.mapped("name")),
+                )
+            )
         days = sorted({day for _g, day, _k, _q, _v in rows})
         if not days:
             self._write_totals(totals)
