@@ -3,7 +3,8 @@
 from freezegun import freeze_time
 
 from odoo import Command, fields
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import Form, new_test_user, tagged
 
 from .common import CreditInvoicingCommon
 
@@ -359,3 +360,58 @@ class TestCreditRevenue(CreditInvoicingCommon):
         )
         self.assertEqual(self._deferred_balance("2026-02-11"), 0.0)
         self.assertEqual(self._report_total("2026-02-11"), 0.0)
+
+    def test_settings_rights_and_accounts_required(self):
+        settings = Form(self.env["res.config.settings"])
+        self.assertTrue(settings.credit_revenue_on_use)
+        self.assertEqual(settings.credit_deferred_account_id, self.deferred)
+        settings.credit_revenue_on_use = False
+        settings.save()
+        self.assertFalse(self.company.credit_revenue_on_use)
+        user = new_test_user(
+            self.env,
+            login="revenue_user",
+            groups="base.group_system,account.group_account_invoice",
+        )
+        with self.assertRaisesRegex(AccessError, "managers"):
+            self.company.with_user(user).credit_revenue_on_use = True
+        with self.assertRaisesRegex(ValidationError, "breakage account"):
+            self.company.sudo().write(
+                {"credit_revenue_on_use": True, "credit_breakage_account_id": False}
+            )
+
+    def test_usable_when_paid(self):
+        """Units usable once paid: the line is deferred at posting, the grants
+        created at payment carry its value."""
+        self.company.credit_availability = "paid"
+        with freeze_time("2026-01-10"):
+            invoice = self._sell(self.pkg_sms)
+            self.assertEqual(invoice.invoice_line_ids.account_id, self.deferred)
+            self.assertFalse(invoice.credit_grant_ids)
+            self._register_payment(invoice, D("2026-01-11"))
+        grant = invoice.credit_grant_ids
+        self.assertTrue(grant.revenue_deferred)
+        self.assertEqual(grant.revenue_value, 30.0)
+        self._consume(10, "2026-01-12")
+        with freeze_time("2026-01-13"):
+            move = self._run("2026-01-12")
+        self.assertEqual(self._entry_lines(move)[self.income, ()], -3.0)
+
+    def test_scheduled_action_and_report_screen(self):
+        with freeze_time("2026-01-10"):
+            self._sell(self.pkg_sms)
+        self._consume(10, "2026-01-12")
+        cron = self.env.ref("installment_credit.ir_cron_credit_revenue")
+        with freeze_time("2026-01-13 02:00"):
+            cron.method_direct_trigger()
+        entry = self.env["credit.revenue.entry"].search([])
+        self.assertEqual(entry.date, D("2026-01-12"))
+        self.assertEqual(entry.move_id.state, "posted")
+        wizard = self.env["credit.revenue.report.open"].create({"date": "2026-01-12"})
+        action = wizard.action_open()
+        self.assertEqual(action["res_model"], "credit.revenue.report")
+        rows = self.env["credit.revenue.report"].search(action["domain"])
+        self.assertEqual(sorted(rows.mapped("kind")), ["consumption", "sale"])
+        self.assertAlmostEqual(sum(rows.mapped("amount")), 27.0)
+        for view in ("pivot", "list", "search"):
+            self.env["credit.revenue.report"].get_view(view_type=view)
