@@ -415,3 +415,18 @@ class TestCreditRevenue(CreditInvoicingCommon):
         self.assertAlmostEqual(sum(rows.mapped("amount")), 27.0)
         for view in ("pivot", "list", "search"):
             self.env["credit.revenue.report"].get_view(view_type=view)
+
+    def test_option_switched_off_keeps_recognising_deferred_grants(self):
+        with freeze_time("2026-01-10"):
+            invoice = self._sell(self.pkg_sms)
+        self.company.sudo().credit_revenue_on_use = False
+        self._consume(10, "2026-01-12")
+        with freeze_time("2026-01-13"):
+            move = self._run("2026-01-12")
+        self.assertEqual(self._entry_lines(move)[self.income, ()], -3.0)
+        # Sold after the switch: income at once, nothing deferred.
+        with freeze_time("2026-01-13"):
+            later = self._sell(self.pkg_sms, date="2026-01-13", partner=self.customer_b)
+        self.assertEqual(later.invoice_line_ids.account_id, self.income)
+        self.assertFalse(later.credit_grant_ids.revenue_deferred)
+        self.assertTrue(invoice.credit_grant_ids.revenue_deferred)

@@ -70,6 +70,15 @@ class CreditGrant(models.Model):
                 """
             )
         )
+        # ... and for the companies that have deferred grants at all.
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE INDEX IF NOT EXISTS credit_grant_revenue_company_index
+                    ON credit_grant (company_id) WHERE revenue_deferred
+                """
+            )
+        )
         return res
 
     @api.model_create_multi

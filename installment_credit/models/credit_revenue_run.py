@@ -37,10 +37,24 @@ class CreditRevenueRun(models.AbstractModel):
         until = fields.Date.to_date(until) or (
             fields.Date.context_today(self) - relativedelta(days=1)
         )
+        # Companies recognising on use, and those that stopped but still have
+        # deferred grants (recognised until used or expired).
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT c.id FROM res_company c
+                 WHERE c.credit_revenue_on_use
+                    OR EXISTS (SELECT 1 FROM credit_grant g
+                                WHERE g.company_id = c.id AND g.revenue_deferred)
+              ORDER BY c.id
+                """
+            )
+        )
         companies = (
             self.env["res.company"]
             .sudo()
-            .search([("credit_revenue_on_use", "=", True)])
+            .browse([row[0] for row in self.env.cr.fetchall()])
         )
         guard = self.env["installment.batch.guard"]
         what = _("Credit revenue recognition")
