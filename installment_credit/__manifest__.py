@@ -39,6 +39,7 @@
         "views/portal_templates.xml",
         "views/portal_credit_templates.xml",
         "wizards/installment_plan_create_views.xml",
+        "wizards/installment_plan_create_amount_count_views.xml",
         "wizards/installment_payment_register_views.xml",
         "wizards/installment_report_aging_open_views.xml",
         "wizards/billing_limit_override_views.xml",

@@ -7,6 +7,7 @@ from . import account_payment_term
 from . import account_move
 from . import account_move_installment
 from . import account_move_installment_due
+from . import account_move_installment_amount_count
 from . import account_move_billing
 from . import account_move_credit
 from . import account_partial_reconcile
