@@ -20,6 +20,7 @@
         "data/installment_reminder_rule_data.xml",
         "views/installment_plan_views.xml",
         "views/installment_plan_line_views.xml",
+        "views/installment_plan_reshape_views.xml",
         "views/installment_reminder_rule_views.xml",
         "views/installment_reminder_log_views.xml",
         "views/account_move_installment_views.xml",

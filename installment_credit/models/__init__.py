@@ -2,7 +2,10 @@ from . import installment_batch_guard
 from . import res_company
 from . import res_config_settings
 from . import installment_plan
+from . import installment_plan_payment
 from . import installment_plan_line
+from . import installment_plan_line_reshape
+from . import installment_plan_reshape
 from . import account_payment_term
 from . import account_move
 from . import account_move_installment
