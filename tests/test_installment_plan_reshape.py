@@ -84,6 +84,13 @@ class TestInstallmentPlanReshape(InstallmentCommon):
             ],
         )
 
+    def test_a_refused_amount_undoes_the_new_order(self):
+        before = self.schedule()
+        with self.assertRaisesRegex(UserError, "each must stay positive"):
+            self.lines[0].write({"due_date": "2026-04-15", "amount": 900.0})
+        self.assertEqual(self.schedule(), before)
+        self.assertEqual(self.plan.line_ids.sorted()[0], self.lines[0])
+
     def test_an_installment_paid_stays_in_place(self):
         self._pay(self.invoice, 250.0)
         self.assertEqual(self.lines[0].state, "paid")

@@ -1,4 +1,5 @@
 import itertools
+from contextlib import nullcontext
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -309,8 +310,11 @@ class InstallmentPlanLine(models.Model):
             for line in self:
                 line._check_editable()
             return super().write(vals)
-        for line in self.sorted():
-            line._edit_installment(vals)
+        # A date already re-ordered is undone when the amount edit that
+        # follows (or another installment's edit) is refused.
+        with self.env.cr.savepoint() if "due_date" in vals else nullcontext():
+            for line in self.sorted():
+                line._edit_installment(vals)
         other = {k: v for k, v in vals.items() if k not in ("amount", "due_date")}
         return super().write(other) if other else True
 
