@@ -169,6 +169,24 @@ class TestApiHttp(ApiHttpCommon):
         self.env.invalidate_all()
         self.assertEqual(len(self.invoice.installment_plan_ids), 1)
 
+    @freeze_time("2026-01-15")
+    def test_plan_with_amount_and_count(self):
+        """Issue 18, point 7: both are used; a difference is refused unless
+        the last installment may take it."""
+        url = f"/api/installments/v1/invoices/{self.invoice.id}/plan"
+        body = {"count": 2, "installment_amount": 100, "first_due_date": "2026-02-02"}
+        status, answer = self._call("POST", url, body)
+        self.assertEqual((status, answer["error"]), (400, "invalid_request"))
+        self.assertIn("remainder='last'", answer["message"])
+        status, answer = self._call("POST", url, {**body, "remainder": 1})
+        self.assertEqual((status, answer["field"]), (400, "remainder"))
+        status, answer = self._call("POST", url, {**body, "remainder": "last"})
+        self.assertEqual(status, 201, answer)
+        self.assertEqual(
+            [(i["due_date"], i["amount"]) for i in answer["installments"]],
+            [("2026-02-02", 100), ("2026-03-02", 200)],
+        )
+
     def test_openapi_documents_every_route(self):
         """Every route of the API is in docs/openapi.yaml and vice versa."""
         with open(os.path.join(ROOT, "docs", "openapi.yaml"), encoding="utf-8") as f:

@@ -128,6 +128,32 @@ class TestApiRpc(ApiHttpCommon):
         self.assertIn("Installments & Credits users", fault.exception.faultString)
 
     @freeze_time("2026-01-15")
+    def test_add_and_delete_installments_over_rpc(self):
+        """Issue 18, point 5: the model path of the plan form's list."""
+        plan_id = self._xmlrpc(
+            "account.move",
+            "create_installment_plan",
+            [[self.invoice.id]],
+            {"count": 2, "first_due_date": "2026-02-02"},
+        )
+        line_id = self._xmlrpc(
+            "installment.plan", "add_installment", [[plan_id], "2026-04-02", 50.0]
+        )
+        self.assertIsInstance(line_id, int)
+        plan = self.env["installment.plan"].browse(plan_id)
+        self.assertEqual(
+            [(str(line.due_date), line.amount) for line in plan.line_ids.sorted()],
+            [("2026-02-02", 125.0), ("2026-03-02", 125.0), ("2026-04-02", 50.0)],
+        )
+        first = plan.line_ids.sorted()[0]
+        self._xmlrpc("installment.plan.line", "unlink", [[first.id]])
+        self.env.invalidate_all()
+        self.assertEqual(
+            [(str(line.due_date), line.amount) for line in plan.line_ids.sorted()],
+            [("2026-03-02", 250.0), ("2026-04-02", 50.0)],
+        )
+
+    @freeze_time("2026-01-15")
     def test_create_installment_plan_with_iso_dates(self):
         plan_id = self._xmlrpc(
             "account.move",

@@ -47,6 +47,9 @@ class TestScreensWording(InstallmentCommon):
         invoice = self._invoice(300.0)
         plan = invoice.create_installment_plan(count=3, first_due_date="2026-02-10")
         line1, line2, _line3 = plan.line_ids.sorted()
+        # A date past an unpaid neighbour re-orders the schedule (issue 18,
+        # point 6); past a paid one it is refused, naming both dates.
+        self._pay(invoice, 100.0)
         with self.assertRaises(UserError) as caught:
             line2.due_date = "2026-02-01"
         message = str(caught.exception)

@@ -14,6 +14,7 @@ PLAN_FIELDS = {
     "interval_unit": str,
     "first_due_date": str,
     "installment_amount": (int, float),
+    "remainder": str,
     "lines": list,
 }
 

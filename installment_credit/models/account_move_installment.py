@@ -108,6 +108,7 @@ class AccountMove(models.Model):
         first_due_date=None,
         installment_amount=None,
         lines=None,
+        remainder=None,
     ):
         """Create an installment plan for what is still due on this invoice.
 
@@ -116,6 +117,9 @@ class AccountMove(models.Model):
         * ``lines``: a manual schedule, a list of ``(due_date, amount)`` (or of
           ``{"due_date": ..., "amount": ...}``), which must add up to the
           invoice's residual; dates are kept as given;
+        * ``installment_amount`` and ``count``: ``count`` installments of that
+          amount when they add up to what is due; otherwise refused, unless
+          ``remainder='last'``: the last installment takes the difference;
         * ``installment_amount``: installments of that amount, the last one
           taking the remainder (the count follows);
         * ``count``: an even split, the rounding remainder on the last one.
@@ -140,6 +144,7 @@ class AccountMove(models.Model):
             first_due_date=first_due_date,
             installment_amount=installment_amount,
             lines=lines,
+            remainder=remainder,
         )
         return self._installment_create_plan(values)
 
@@ -151,6 +156,7 @@ class AccountMove(models.Model):
         first_due_date=None,
         installment_amount=None,
         lines=None,
+        remainder=None,
     ):
         """The ``[(due_date, amount)]`` a plan would get (see
         ``create_installment_plan``); validates, writes nothing."""
@@ -182,9 +188,14 @@ class AccountMove(models.Model):
                             due=currency.format(total),
                         )
                     )
-                amounts = self._installment_engine(
-                    schedule.split_fixed, total, installment_amount, currency.round
-                )
+                if count is not None and count is not False:
+                    amounts = self._installment_amount_and_count(
+                        count, installment_amount, remainder
+                    )
+                else:
+                    amounts = self._installment_engine(
+                        schedule.split_fixed, total, installment_amount, currency.round
+                    )
             elif count is not None and count is not False:
                 if not 1 <= count <= schedule.MAX_INSTALLMENTS:
                     raise UserError(

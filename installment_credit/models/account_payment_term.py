@@ -1,9 +1,11 @@
 import itertools
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import format_date
+from odoo.tools import format_amount, format_date
 
 from ..tools import schedule
 
@@ -31,6 +33,7 @@ class AccountPaymentTerm(models.Model):
             ("invoice_date", "On the invoice date"),
             ("after_days", "Days after the invoice date"),
             ("day_of_month", "On a day of the month"),
+            ("fixed_date", "On a fixed date"),
         ],
         string="First Installment",
         default="after_days",
@@ -38,6 +41,12 @@ class AccountPaymentTerm(models.Model):
     )
     installment_first_days = fields.Integer(string="Days After Invoice", default=30)
     installment_first_day_of_month = fields.Integer(string="Day of Month", default=1)
+    installment_date_1 = fields.Date(
+        string="1st Installment On",
+        help="Absolute date of the first installment (First Installment: On a "
+        "fixed date). Invoices dated after it are refused at posting: keep it "
+        "current.",
+    )
     installment_date_2 = fields.Date(string="2nd Installment On")
     installment_date_3 = fields.Date(string="3rd Installment On")
     installment_date_4 = fields.Date(string="4th Installment On")
@@ -51,14 +60,34 @@ class AccountPaymentTerm(models.Model):
     installment_day_mode = fields.Selection(
         [
             ("same_as_first", "Same day as the first installment"),
-            ("day_of_month", "On a day of the month"),
+            ("day_of_month", "On a day of the month (monthly recurrences)"),
+            ("weekday", "On a day of the week (weekly recurrences)"),
         ],
         string="Recurring Day",
         default="same_as_first",
         required=True,
+        help="A day of the month applies to recurrences in months, a day of the "
+        "week to recurrences in weeks; recurrences in days follow the previous "
+        "installment.",
     )
     installment_recurring_day = fields.Integer(
         string="Recurring Day of Month", default=1
+    )
+    installment_recurring_weekday = fields.Selection(
+        [
+            ("0", "Monday"),
+            ("1", "Tuesday"),
+            ("2", "Wednesday"),
+            ("3", "Thursday"),
+            ("4", "Friday"),
+            ("5", "Saturday"),
+            ("6", "Sunday"),
+        ],
+        string="Recurring Day of Week",
+        default="0",
+        help="Weekly recurrences: each installment on the first such day after "
+        "the interval (every 2 weeks on Monday from a Friday: the Monday 10 "
+        "days later).",
     )
 
     @api.constrains(
@@ -70,6 +99,8 @@ class AccountPaymentTerm(models.Model):
         "installment_interval_number",
         "installment_day_mode",
         "installment_recurring_day",
+        "installment_recurring_weekday",
+        "installment_date_1",
         *FIXED_DATE_FIELDS,
     )
     def _check_installment_scheme(self):
@@ -105,6 +136,49 @@ class AccountPaymentTerm(models.Model):
                 raise ValidationError(
                     _("%s: days of the month must be between 1 and 31.", term.name)
                 )
+            if (
+                term.installment_first_type == "fixed_date"
+                and not term.installment_date_1
+            ):
+                raise ValidationError(
+                    _(
+                        "%s: the first installment is on a fixed date; set the "
+                        "date of the 1st installment.",
+                        term.name,
+                    )
+                )
+            unit_of_mode = {"day_of_month": "month", "weekday": "week"}
+            if unit_of_mode.get(
+                term.installment_day_mode, term.installment_interval_unit
+            ) != (term.installment_interval_unit):
+                raise ValidationError(
+                    _(
+                        "%(term)s: the recurring day %(mode)s applies to "
+                        "recurrences in %(unit)s only. Choose another recurring "
+                        "day, or recur in %(unit)s.",
+                        term=term.name,
+                        mode=dict(
+                            term._fields["installment_day_mode"]._description_selection(
+                                self.env
+                            )
+                        )[term.installment_day_mode],
+                        unit=_("months")
+                        if term.installment_day_mode == "day_of_month"
+                        else _("weeks"),
+                    )
+                )
+            if (
+                term.installment_interval_unit == "week"
+                and term.installment_day_mode == "weekday"
+                and not term.installment_recurring_weekday
+            ):
+                raise ValidationError(
+                    _(
+                        "%s: weekly installments on a day of the week need that "
+                        "day: choose it under Recurring Day of Week.",
+                        term.name,
+                    )
+                )
             fixed = term._installment_fixed_dates()
             last_position = max(fixed, default=0) + 1
             if term.installment_count < last_position:
@@ -118,12 +192,14 @@ class AccountPaymentTerm(models.Model):
                         count=term.installment_count,
                     )
                 )
+            if term.installment_first_type == "fixed_date":
+                fixed[0] = term.installment_date_1
             ordered = [fixed[key] for key in sorted(fixed)]
             if any(b <= a for a, b in itertools.pairwise(ordered)):
                 raise ValidationError(
                     _(
                         "%s: the fixed installment dates must be increasing "
-                        "(2nd before 3rd before 4th).",
+                        "(1st before 2nd before 3rd before 4th).",
                         term.name,
                     )
                 )
@@ -143,6 +219,8 @@ class AccountPaymentTerm(models.Model):
             return date_ref
         if self.installment_first_type == "after_days":
             return date_ref + timedelta(days=self.installment_first_days)
+        if self.installment_first_type == "fixed_date":
+            return self.installment_date_1
         return schedule.first_day_of_month_on_or_after(
             date_ref, self.installment_first_day_of_month
         )
@@ -156,6 +234,19 @@ class AccountPaymentTerm(models.Model):
         self.ensure_one()
         date_ref = fields.Date.to_date(date_ref) or fields.Date.context_today(self)
         first = self._installment_first_date(date_ref)
+        if self.installment_first_type == "fixed_date" and (
+            not first or first < date_ref
+        ):
+            raise UserError(
+                _(
+                    "Payment term %(term)s cannot schedule an invoice dated %(date)s: "
+                    "its 1st installment is fixed on %(first)s, before the invoice "
+                    "date. Update its fixed installment dates.",
+                    term=self.name,
+                    date=format_date(self.env, date_ref),
+                    first=format_date(self.env, first) if first else _("(no date)"),
+                )
+            )
         try:
             return schedule.recurring_dates(
                 first,
@@ -164,7 +255,9 @@ class AccountPaymentTerm(models.Model):
                 self.installment_interval_unit,
                 fixed_dates=self._installment_fixed_dates(),
                 day_mode=self.installment_day_mode,
-                recurring_day=self.installment_recurring_day,
+                recurring_day=int(self.installment_recurring_weekday or 0)
+                if self.installment_day_mode == "weekday"
+                else self.installment_recurring_day,
             )
         except schedule.ScheduleError as error:
             raise UserError(
@@ -181,7 +274,10 @@ class AccountPaymentTerm(models.Model):
         """Refuse an invoice date for which the scheme's fixed dates are stale.
         Only fixed dates can be out of order, so other schemes cost nothing."""
         self.ensure_one()
-        if self._installment_fixed_dates():
+        if (
+            self._installment_fixed_dates()
+            or self.installment_first_type == "fixed_date"
+        ):
             self._installment_raw_dates(date_ref)
 
     def _installment_dates(self, date_ref, company):
@@ -260,6 +356,8 @@ class AccountPaymentTerm(models.Model):
         "installment_interval_unit",
         "installment_day_mode",
         "installment_recurring_day",
+        "installment_recurring_weekday",
+        "installment_date_1",
         *FIXED_DATE_FIELDS,
     )
     def _compute_example_preview(self):
@@ -272,7 +370,49 @@ class AccountPaymentTerm(models.Model):
         )
         (self - valid).example_preview = False
         (self - valid).example_preview_discount = False
-        return super(AccountPaymentTerm, valid)._compute_example_preview()
+        result = super(AccountPaymentTerm, valid)._compute_example_preview()
+        for term in valid.filtered(
+            lambda t: t.installment_enabled and not t.example_invalid
+        ):
+            term.example_preview = term._installment_example_preview()
+        return result
+
+    def _installment_example_preview(self):
+        """The term's preview for an installment scheme: every installment
+        with its date, a date moved to a working day marked with the date it
+        was moved from."""
+        self.ensure_one()
+        currency = self.currency_id
+        date_ref = self.example_date or fields.Date.context_today(self)
+        try:
+            raw = self._installment_raw_dates(date_ref)
+        except UserError as error:
+            return Markup("<div class='text-danger'>%s</div>") % error.args[0]
+        moved = self.env.company._installment_moved_dates(raw)
+        amounts = _split_signed(self.example_amount, len(moved), currency)
+        rows = []
+        for index, ((due, moved_from), amount) in enumerate(
+            zip(moved, amounts, strict=True), start=1
+        ):
+            row = Markup("<b>%s#</b> %s <b style='color: #704A66;'>%s</b>") % (
+                index,
+                _(
+                    "Installment of %(amount)s due on",
+                    amount=format_amount(self.env, amount, currency),
+                ),
+                format_date(self.env, due),
+            )
+            if moved_from:
+                row += Markup(
+                    " <span class='text-muted o_installment_moved'>%s</span>"
+                ) % (
+                    _(
+                        "(moved from %s, a non-working day)",
+                        format_date(self.env, moved_from),
+                    )
+                )
+            rows.append(Markup("<div>%s</div>") % row)
+        return Markup("").join(rows)
 
 
 def _split_signed(total, count, currency):

@@ -2,7 +2,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, format_amount, format_date
+from odoo.tools import SQL
 
 from ..tools import schedule
 
@@ -380,101 +380,31 @@ class InstallmentPlan(models.Model):
     # Services
     # ------------------------------------------------------------------
 
-    def _get_payment_proposal(self, date=None):
-        """What the customer should pay now, for every screen that proposes a
-        payment (Register Payment, the portal's Pay): the late installments
-        and those due by ``date``, else the next installment.
-
-        :return: dict with ``amount`` (plan currency), ``mode`` (``overdue``
-            when something is due by ``date``, else ``next``), ``due_date``
-            (of the first installment proposed), ``is_last`` (a single
-            installment is left to pay), ``amount_late`` and ``late_since``
-            (what is due before ``date``, from which date), ``amount_due_today``
-            (due on ``date``) and ``label``, the one sentence every screen
-            shows for it ("Due now: 1,000.00 — 500.00 late since 10/30/2026,
-            500.00 due today", or "Next installment: 500.00 on 12/30/2026")
-        """
-        self.ensure_one()
-        date = fields.Date.to_date(date) or fields.Date.context_today(self)
-        currency = self.currency_id
-        open_lines = self.line_ids.filtered(lambda line: line.state != "paid").sorted()
-        due = open_lines.filtered(lambda line: line.due_date <= date)
-        late = due.filtered(lambda line: line.due_date < date)
-        amount_late = currency.round(sum(late.mapped("amount_residual")))
-        amount_today = currency.round(sum((due - late).mapped("amount_residual")))
-        if due:
-            amount = currency.round(amount_late + amount_today)
-        else:
-            amount = open_lines[:1].amount_residual
-        due_date = (due or open_lines)[:1].due_date
-        return {
-            "amount": amount,
-            "mode": "overdue" if due else "next",
-            "due_date": due_date,
-            "is_last": len(open_lines) <= 1,
-            "amount_late": amount_late,
-            "late_since": late[:1].due_date,
-            "amount_due_today": amount_today,
-            **self._payment_proposal_label(
-                amount, due, amount_late, late[:1].due_date, amount_today, due_date
-            ),
-        }
-
-    def _payment_proposal_label(
-        self, amount, due, amount_late, late_since, amount_today, due_date
-    ):
-        """``label`` and ``detail`` (the label without its figure) of a
-        payment proposal, formatted in the user's language."""
-        env, currency = self.env, self.currency_id
-        if not due:
-            if not due_date:
-                return {"label": "", "detail": ""}
-            detail = env._("on %s", format_date(env, due_date))
-            return {
-                "label": env._(
-                    "Next installment: %(amount)s %(detail)s",
-                    amount=format_amount(env, amount, currency),
-                    detail=detail,
-                ),
-                "detail": detail,
-            }
-        parts = []
-        if not currency.is_zero(amount_late):
-            parts.append(
-                env._(
-                    "%(amount)s late since %(date)s",
-                    amount=format_amount(env, amount_late, currency),
-                    date=format_date(env, late_since),
-                )
-            )
-        if not currency.is_zero(amount_today):
-            parts.append(
-                env._(
-                    "%(amount)s due today",
-                    amount=format_amount(env, amount_today, currency),
-                )
-            )
-        detail = ", ".join(parts)
-        return {
-            "label": env._(
-                "Due now: %(amount)s — %(detail)s",
-                amount=format_amount(env, amount, currency),
-                detail=detail,
-            ),
-            "detail": detail,
-        }
-
-    def _rebalance_after_edit(self, line, new_amount):
+    def _rebalance_after_edit(self, line, new_amount, flexible=None):
         """Give ``line`` ``new_amount`` and spread the difference evenly over
-        the later installments the user has not edited themselves."""
+        ``flexible``: by default the later installments the user has not
+        edited themselves (an amount edit). Adding or removing an installment
+        (``add_installment``, ``_remove_installments``) applies the same rule
+        with every unpaid installment nobody edited by hand as ``flexible``;
+        a removed installment gets ``new_amount`` 0.
+
+        :return: ``{installment: amount}`` for ``flexible``
+        :raise UserError: when nothing can absorb the difference or an
+            installment would not stay positive
+        """
         self.ensure_one()
         currency = self.currency_id
         lines = self.line_ids.sorted()
         position = list(lines).index(line)
-        flexible = lines[position + 1 :].filtered(
-            lambda rec: not rec.is_manual and rec.state not in ("paid", "partial")
-        )
-        if currency.compare_amounts(new_amount, 0) <= 0:
+        reshaping = flexible is not None
+        if not reshaping:
+            flexible = lines[position + 1 :].filtered(
+                lambda rec: not rec.is_manual and rec.state not in ("paid", "partial")
+            )
+        if (
+            not (reshaping and currency.is_zero(new_amount))
+            and currency.compare_amounts(new_amount, 0) <= 0
+        ):
             raise UserError(
                 _(
                     "Installment %(seq)s of %(plan)s must be positive; to remove it, "
@@ -490,6 +420,19 @@ class InstallmentPlan(models.Model):
         if not flexible:
             if currency.is_zero(rest):
                 return {}
+            if reshaping:
+                raise UserError(
+                    _(
+                        "No installment can absorb the %(diff)s of installment "
+                        "%(seq)s of %(plan)s: every other installment is paid or "
+                        "was edited by hand. Edit the amount of another unpaid "
+                        "installment first, so the total stays %(total)s.",
+                        diff=currency.format(abs(rest)),
+                        seq=position + 1,
+                        plan=self.display_name,
+                        total=currency.format(self.amount_total),
+                    )
+                )
             raise UserError(
                 _(
                     "No later installment can absorb the difference of %(diff)s "
@@ -512,13 +455,14 @@ class InstallmentPlan(models.Model):
             raise UserError(
                 _(
                     "Setting installment %(seq)s of %(plan)s to %(amount)s leaves "
-                    "%(rest)s for the %(count)s later installment(s): each must "
+                    "%(rest)s for the %(count)s %(which)s installment(s): each must "
                     "stay positive. Choose a smaller amount.",
                     seq=position + 1,
                     plan=self.display_name,
                     amount=currency.format(new_amount),
                     rest=currency.format(rest),
                     count=len(flexible),
+                    which=_("unpaid") if reshaping else _("later"),
                 )
             )
         return dict(zip(flexible, parts, strict=True))

@@ -1,4 +1,5 @@
 import itertools
+from contextlib import nullcontext
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -208,6 +209,10 @@ class InstallmentPlanLine(models.Model):
         share a date: the working-day policy can move both to the same day);
         at most as many installments as a generated schedule; never due
         before the invoice date unless a manager makes it so."""
+        if is_plan_service(self) and self.env.context.get(
+            "installment_skip_schedule_check"
+        ):
+            return  # re-ordering: checked once the whole plan is in order
         for plan in self.plan_id:
             lines = plan.line_ids.sorted()
             if len(lines) > schedule.MAX_INSTALLMENTS:
@@ -305,8 +310,11 @@ class InstallmentPlanLine(models.Model):
             for line in self:
                 line._check_editable()
             return super().write(vals)
-        for line in self.sorted():
-            line._edit_installment(vals)
+        # A date already re-ordered is undone when the amount edit that
+        # follows (or another installment's edit) is refused.
+        with self.env.cr.savepoint() if "due_date" in vals else nullcontext():
+            for line in self.sorted():
+                line._edit_installment(vals)
         other = {k: v for k, v in vals.items() if k not in ("amount", "due_date")}
         return super().write(other) if other else True
 
@@ -320,10 +328,12 @@ class InstallmentPlanLine(models.Model):
         updates = {}
         if "due_date" in vals:
             new_date = fields.Date.to_date(vals["due_date"])
-            self._check_due_date_order(new_date)
+            if not new_date:
+                raise UserError(_("An installment needs a due date."))
             if new_date != self.due_date:
                 changes.append((self, _("due date"), self.due_date, new_date))
-                updates["due_date"] = new_date
+                # Written now: an amount edit below rebalances in the new order.
+                changes += plan._reorder_for_due_date(self, new_date)
         if "amount" in vals:
             new_amount = currency.round(vals["amount"])
             if currency.compare_amounts(new_amount, self.amount):
@@ -336,19 +346,7 @@ class InstallmentPlanLine(models.Model):
                         currency.format(new_amount),
                     )
                 )
-                for other, amount in rebalanced.items():
-                    if currency.compare_amounts(other.amount, amount):
-                        changes.append(
-                            (
-                                other,
-                                _("amount (rebalanced)"),
-                                currency.format(other.amount),
-                                currency.format(amount),
-                            )
-                        )
-                        plan_service(other).with_context(
-                            installment_skip_sum_check=True
-                        ).write({"amount": amount})
+                changes += plan._write_rebalanced(rebalanced)
                 updates.update(amount=new_amount, is_manual=True)
         if updates:
             plan_service(self).with_context(installment_skip_sum_check=True).write(
@@ -377,38 +375,6 @@ class InstallmentPlanLine(models.Model):
                     "partly) and cannot be edited. Edit an unpaid installment.",
                     seq=self._get_position(),
                     plan=plan.display_name,
-                )
-            )
-
-    def _check_due_date_order(self, new_date):
-        if not new_date:
-            raise UserError(_("An installment needs a due date."))
-        lines = self.plan_id.line_ids.sorted()
-        position = list(lines).index(self)
-        previous = lines[position - 1] if position else False
-        following = lines[position + 1] if position + 1 < len(lines) else False
-        if previous and new_date < previous.due_date:
-            raise UserError(
-                _(
-                    "Installment %(seq)s cannot be due on %(date)s, before "
-                    "installment %(prev)s (%(prev_date)s). Choose a date between the "
-                    "previous and the next installment.",
-                    seq=position + 1,
-                    date=format_date(self.env, new_date),
-                    prev=position,
-                    prev_date=format_date(self.env, previous.due_date),
-                )
-            )
-        if following and new_date > following.due_date:
-            raise UserError(
-                _(
-                    "Installment %(seq)s cannot be due on %(date)s, after "
-                    "installment %(next)s (%(next_date)s). Choose a date between the "
-                    "previous and the next installment.",
-                    seq=position + 1,
-                    date=format_date(self.env, new_date),
-                    next=position + 2,
-                    next_date=format_date(self.env, following.due_date),
                 )
             )
 

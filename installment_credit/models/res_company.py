@@ -28,12 +28,19 @@ class ResCompany(models.Model):
             ("keep", "Keep the date"),
             ("next", "Move to the next working day"),
             ("previous", "Move to the previous working day"),
+            ("modified_following", "Modified following (banks' convention)"),
         ],
         string="Installment Due Dates on Non-Working Days",
-        default="next",
+        # New companies follow the banks' convention; a column added at
+        # install takes it too, existing values are kept on upgrade.
+        default="modified_following",
         required=True,
         help="What happens to an installment due date that falls on a weekend day "
-        "or a public holiday of the company's working calendar.",
+        "or a public holiday of the company's working calendar. Modified "
+        "following moves it to the next working day, unless that is in the next "
+        "month, then to the previous working day: monthly schedules keep one "
+        "due date per month (from 12/30/2026: 01/29, 02/26, 03/30 rather than "
+        "02/01, 03/01, 03/30).",
     )
 
     # Prepaid and postpaid customers
@@ -149,6 +156,12 @@ class ResCompany(models.Model):
         return schedule.shift_dates(
             dates, self.installment_working_day_policy, predicate
         )
+
+    def _installment_moved_dates(self, dates):
+        """``[(date, moved_from)]``: ``dates`` after the working-day policy,
+        each with the date it was moved from (``None`` if kept), for the
+        previews that mark moved dates."""
+        return schedule.moved_dates(dates, self._installment_shift_dates(dates))
 
     # ------------------------------------------------------------------
     # Prepaid and postpaid customers

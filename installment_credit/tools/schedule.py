@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta
 
 INTERVAL_UNITS = ("day", "week", "month")
-WORKING_DAY_POLICIES = ("keep", "next", "previous")
+WORKING_DAY_POLICIES = ("keep", "next", "previous", "modified_following")
+DAY_MODES = ("same_as_first", "day_of_month", "weekday")
 MAX_INSTALLMENTS = 360
 
 
@@ -63,6 +64,21 @@ def split_fixed(total, amount, round_fn):
     parts.append(remaining)
     _check_parts(total, parts, round_fn)
     return parts
+
+
+def split_count_amount(total, count, amount, round_fn):
+    """``count`` parts of ``amount``, the last one taking what differs from
+    ``total``. Returns ``(parts, difference)``: ``difference`` is ``total -
+    count × amount`` (0 when they match; the caller decides whether the last
+    installment may take it)."""
+    if not 1 <= count <= MAX_INSTALLMENTS:
+        raise ScheduleError(
+            "The number of installments must be between 1 and %s." % MAX_INSTALLMENTS
+        )
+    amount = round_fn(amount)
+    difference = round_fn(total - amount * count)
+    parts = [amount] * (count - 1) + [round_fn(total - amount * (count - 1))]
+    return parts, difference
 
 
 def _check_parts(total, parts, round_fn):
@@ -141,7 +157,11 @@ def recurring_dates(
     every other installment follows the recurrence counted from the previous
     installment. With ``day_mode == 'day_of_month'`` monthly recurrences land on
     ``recurring_day`` (clamped); with ``same_as_first`` they keep the first
-    installment's day (month-end anchored).
+    installment's day (month-end anchored). With ``day_mode == 'weekday'``
+    weekly recurrences land on weekday ``recurring_day`` (0 = Monday): the
+    first such day after ``interval_number - 1`` weeks from the previous
+    installment (every 2 weeks on Monday from a Friday: the Monday 10 days
+    later). A day mode that does not fit the unit is ignored.
     """
     fixed_dates = fixed_dates or {}
     dates = [first_date]
@@ -150,6 +170,9 @@ def recurring_dates(
             dates.append(fixed_dates[i])
             continue
         previous = dates[-1]
+        if interval_unit == "week" and day_mode == "weekday":
+            dates.append(next_weekday_after(previous, interval_number, recurring_day))
+            continue
         if interval_unit != "month":
             dates.append(add_interval(previous, 1, interval_number, interval_unit))
             continue
@@ -165,12 +188,31 @@ def recurring_dates(
     return dates
 
 
+def next_weekday_after(previous, interval_number, weekday):
+    """The first ``weekday`` (0 = Monday … 6 = Sunday) strictly after
+    ``previous`` + ``interval_number - 1`` weeks."""
+    if weekday is None or not 0 <= int(weekday) <= 6:
+        raise ScheduleError("The day of the week must be between Monday and Sunday.")
+    start = previous + timedelta(weeks=interval_number - 1, days=1)
+    return start + timedelta(days=(int(weekday) - start.weekday()) % 7)
+
+
 def shift_to_working_day(day, policy, is_working_day, limit=366):
-    """Move ``day`` to a working day according to ``policy``."""
+    """Move ``day`` to a working day according to ``policy``.
+
+    ``modified_following`` (the banks' convention): the next working day,
+    unless it falls in the next month, then the previous working day, so
+    that a monthly schedule keeps one date per month.
+    """
     if policy not in WORKING_DAY_POLICIES:
         raise ScheduleError("Unknown working-day policy %r." % policy)
     if policy == "keep" or is_working_day(day):
         return day
+    if policy == "modified_following":
+        following = shift_to_working_day(day, "next", is_working_day, limit)
+        if (following.year, following.month) == (day.year, day.month):
+            return following
+        return shift_to_working_day(day, "previous", is_working_day, limit)
     step = timedelta(days=1 if policy == "next" else -1)
     candidate = day
     for _i in range(limit):
@@ -191,6 +233,15 @@ def shift_dates(dates, policy, is_working_day):
             new = shifted[-1]
         shifted.append(new)
     return shifted
+
+
+def moved_dates(original, shifted):
+    """``[(date, moved_from)]``: each shifted date with the date it was moved
+    from, or ``None`` when it was kept (previews mark moved dates)."""
+    return [
+        (new, old if new != old else None)
+        for old, new in zip(original, shifted, strict=True)
+    ]
 
 
 def allocate_oldest_first(amounts, total):

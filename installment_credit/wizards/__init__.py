@@ -1,4 +1,5 @@
 from . import installment_plan_create
+from . import installment_plan_create_amount_count
 from . import installment_payment_register
 from . import account_payment_register
 from . import billing_limit_override

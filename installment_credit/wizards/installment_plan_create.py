@@ -4,6 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_round, format_date
 
+from ..tools import schedule
+
 
 class InstallmentPlanCreate(models.TransientModel):
     """The "Installments" wizard of the invoice form: a front end for
@@ -136,19 +138,46 @@ class InstallmentPlanCreate(models.TransientModel):
                     [due_date for due_date, _amount in values]
                 )
             rows = Markup("").join(
-                Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td></tr>")
+                Markup("<tr><td>%s</td><td>%s%s</td><td class='text-end'>%s</td></tr>")
                 % (
                     index,
                     format_date(self.env, due_date),
+                    wizard._preview_moved_mark(moved_from),
                     wizard.currency_id.format(amount),
                 )
-                for index, (due_date, amount) in enumerate(values, start=1)
+                for index, ((due_date, amount), moved_from) in enumerate(
+                    zip(values, wizard._preview_moved_from(values), strict=True),
+                    start=1,
+                )
             )
             wizard.preview_html = Markup(
                 "<table class='table table-sm o_installment_preview'>"
                 "<thead><tr><th>#</th><th>%s</th><th class='text-end'>%s</th></tr>"
                 "</thead><tbody>%s</tbody></table>"
             ) % (_("Due Date"), _("Amount"), rows)
+
+    def _preview_moved_from(self, values):
+        """For each previewed installment, the date the company's working-day
+        policy moved it from, or ``None`` (dates typed by hand are kept)."""
+        self.ensure_one()
+        if self.mode == "manual":
+            return [None] * len(values)
+        raw = schedule.generate_dates(
+            self.first_due_date, len(values), self.interval_number, self.interval_unit
+        )
+        return [
+            moved_from
+            for _due, moved_from in schedule.moved_dates(
+                raw, [due for due, _amount in values]
+            )
+        ]
+
+    def _preview_moved_mark(self, moved_from):
+        if not moved_from:
+            return ""
+        return Markup(" <small class='text-muted o_installment_moved'>%s</small>") % _(
+            "(moved from %s, a non-working day)", format_date(self.env, moved_from)
+        )
 
     def _early_warning(self, due_dates):
         """What to tell the user when some of ``due_dates`` fall before the
