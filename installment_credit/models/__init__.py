@@ -33,6 +33,13 @@ from . import installment_reminder_log
 from . import mail_mail
 from . import installment_reminder_run
 from . import installment_reminder_run_manual
+from . import res_company_late_fee
+from . import res_config_settings_late_fee
+from . import installment_late_fee
+from . import installment_late_fee_run
+from . import installment_plan_late_fee
+from . import account_move_late_fee
+from . import res_partner_late_fee
 from . import ir_http
 from . import ir_qweb
 from . import credit_type
