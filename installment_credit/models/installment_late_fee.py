@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import format_date
 
 
 class InstallmentLateFee(models.Model):
@@ -77,5 +78,5 @@ class InstallmentLateFee(models.Model):
             fee.display_name = self.env._(
                 "Late fee %(period)s on the installment due %(date)s",
                 period=fee.period,
-                date=fields.Date.to_string(fee.due_date) if fee.due_date else "",
+                date=format_date(self.env, fee.due_date) if fee.due_date else "",
             )
