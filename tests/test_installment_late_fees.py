@@ -196,6 +196,18 @@ class TestLateFees(LateFeeMixin, InstallmentCommon):
         self._daily("2026-04-30")
         self.assertEqual(self._fees().plan_line_id, self.line2)
 
+    def test_fixed_fee_converted_to_the_invoice_currency(self):
+        currency = self.setup_other_currency("EUR")  # 2 EUR per USD from 2017
+        with freeze_time("2026-01-10"):
+            invoice = self._invoice(900.0, currency=currency)
+            plan = invoice.create_installment_plan(count=3, first_due_date="2026-02-10")
+        self._daily("2026-02-16")
+        fees = self._fees(plan)
+        self.assertEqual(fees.mapped("amount"), [50.0])
+        self.assertEqual(fees.currency_id, currency)
+        self.assertEqual(fees.fee_move_id.currency_id, currency)
+        self.assertAlmostEqual(fees.fee_move_id.amount_untaxed, 50.0)
+
     def test_percentage_of_the_late_residual_rounded(self):
         self.company.write(
             {
