@@ -4,7 +4,7 @@ from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import InstallmentCommon
@@ -101,6 +101,26 @@ class TestLateFees(LateFeeMixin, InstallmentCommon):
                     "installment_late_fee_percent": 0.0,
                 }
             )
+
+    def test_settings_screen_sets_the_company_terms(self):
+        settings = Form(self.env["res.config.settings"])
+        self.assertTrue(settings.installment_late_fee_enabled)
+        settings.installment_late_fee_type = "percentage"
+        settings.installment_late_fee_percent = 1.5
+        settings.installment_late_fee_repeat_days = 30
+        settings.installment_late_fee_max_count = 3
+        settings.save().execute()
+        self.assertRecordValues(
+            self.company,
+            [
+                {
+                    "installment_late_fee_type": "percentage",
+                    "installment_late_fee_percent": 1.5,
+                    "installment_late_fee_repeat_days": 30,
+                    "installment_late_fee_max_count": 3,
+                }
+            ],
+        )
 
     def test_daily_run_twice_the_same_day_charges_once(self):
         # due 02/10, 5 grace days: nothing until 02/16
