@@ -14,6 +14,11 @@ class TestScreensTours(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # "Today" of the pages is the user's (context_today): in UTC, the
+        # clock the dates below are set on, else between midnight in the
+        # user's time zone and midnight UTC the installment due "today" is
+        # already late.
+        cls.env.ref("base.user_admin").tz = "UTC"
         cls.today = fields.Date.today()
 
     def _days(self, days):
@@ -74,6 +79,7 @@ class TestScreensTours(HttpCase):
             groups="base.group_portal",
             name="Screens Portal Customer",
             email="screens.portal@example.com",
+            tz="UTC",
         )
         invoice = self._late_invoice(portal_user.partner_id)
         self.start_tour(
