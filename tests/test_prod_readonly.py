@@ -98,6 +98,9 @@ class TestReplicaReadiness(HttpCase):
         )
         invoice.action_post()
         cls.plan = invoice.create_installment_plan(count=3, first_due_date="2026-02-10")
+        # The plan's invoice has its access token from the plan's creation:
+        # the installments page links to it without writing.
+        assert invoice.access_token
         cls.sms = cls.env["credit.type"].create(
             {"name": "Replica SMS", "unit_name": "SMS", "code": "replica_sms"}
         )

@@ -3,6 +3,7 @@ from . import res_company
 from . import res_config_settings
 from . import installment_plan
 from . import installment_plan_line
+from . import installment_plan_portal
 from . import account_payment_term
 from . import account_move
 from . import account_move_installment
