@@ -37,6 +37,7 @@ from bench.load.run import (
     read_stats,
     report,
     run_locust,
+    stop_server,
     warm_up,
 )
 
@@ -386,8 +387,7 @@ def main(args):
             time.sleep(2)
         daily_outcome = cron_state(daily)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop_server(server)
         os.unlink(data_path)
     print(f"\n{'fault':<52} {'at':>5}  in flight")
     for name, hit, at in faults:

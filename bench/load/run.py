@@ -49,6 +49,48 @@ PAIRS = [
 ]
 
 
+def stop_server(server):
+    """SIGTERM (graceful: Odoo lets a running cron job finish), a second
+    SIGTERM after 30 s (immediate), SIGKILL of what is left after 15 s."""
+    import psutil
+
+    children = psutil.Process(server.pid).children(recursive=True)
+    for attempt, wait in ((0, 30), (1, 15)):
+        server.terminate()
+        try:
+            server.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            if attempt:
+                server.kill()
+                server.wait(timeout=30)
+    for child in children:
+        if child.is_running():
+            child.kill()
+
+
+def ensure_scale(db, scale):
+    """The scale's benchmark dataset (bench/dataset.py) under the load's own
+    data, built on its dataset's day as ./dev bench does, once."""
+    from freezegun import freeze_time
+
+    from bench.dataset import ensure_dataset
+    from bench.scenario_credits import TODAY
+
+    cr, env = fixture._env(db)
+    try:
+        with freeze_time(TODAY, tick=True):
+            size = ensure_dataset(env, scale)
+            cr.commit()
+        print(
+            f"dataset {scale}: {size['customers']} customers, "
+            f"{size['customers'] * size['invoices_per_customer']} invoices",
+            flush=True,
+        )
+    finally:
+        cr.close()
+
+
 def port_open(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -257,6 +299,7 @@ def main(argv=None):
     seconds = min(args.seconds, MAX_SECONDS)
     db = os.environ["IC_BENCH_DB"]
     print(f"load test on {db}: set-up ...", flush=True)
+    ensure_scale(db, args.scale)
     data = fixture.setup(db)
     local = os.environ.get("IC_LOCAL", ".")
     run_id = uuid.uuid4().hex[:8]
@@ -301,8 +344,7 @@ def main(argv=None):
                 break
             time.sleep(2)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop_server(server)
         os.unlink(data_path)
     if not os.path.exists(f"{csv_prefix}_stats.csv"):
         print(result.stdout, result.stderr, file=sys.stderr)
