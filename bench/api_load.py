@@ -165,9 +165,11 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def start_server(db, port):
+def start_server(db, port, cron_threads=0, extra_args=(), log_name="bench-api-server"):
+    """Odoo with ``--workers=2`` on ``port`` (127.0.0.1), ``cron_threads``
+    cron workers, ``extra_args`` (e.g. the replica's); log in IC_LOCAL."""
     odoo_src = os.environ["ODOO_SRC"]
-    log_path = os.path.join(os.environ.get("IC_LOCAL", "."), "bench-api-server.log")
+    log_path = os.path.join(os.environ.get("IC_LOCAL", "."), f"{log_name}.log")
     # the server's log stays open as long as the server runs
     log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(
@@ -180,12 +182,13 @@ def start_server(db, port):
             db,
             f"--db-filter=^{db}$",
             "--workers=2",
-            "--max-cron-threads=0",
+            f"--max-cron-threads={cron_threads}",
             f"--http-port={port}",
             "--http-interface=127.0.0.1",
             "--limit-time-real=600",
             "--limit-time-cpu=600",
             "--log-level=warn",
+            *extra_args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

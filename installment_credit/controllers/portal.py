@@ -45,6 +45,7 @@ class InstallmentPortal(CustomerPortal):
         type="http",
         auth="user",
         website=True,
+        readonly=True,
     )
     def portal_my_installments(self, page=1, sortby=None, **kw):
         Plan = request.env["installment.plan"]
@@ -80,7 +81,11 @@ class InstallmentPortal(CustomerPortal):
         return request.render("installment_credit.portal_my_installments", values)
 
     @http.route(
-        ["/my/installments/<int:plan_id>"], type="http", auth="user", website=True
+        ["/my/installments/<int:plan_id>"],
+        type="http",
+        auth="user",
+        website=True,
+        readonly=True,
     )
     def portal_my_installment_plan(self, plan_id, **kw):
         plan = request.env["installment.plan"].browse(plan_id).exists()

@@ -46,6 +46,7 @@ class CreditPortal(InstallmentPortal):
         type="http",
         auth="user",
         website=True,
+        readonly=True,
     )
     def portal_my_credits(self, page=1, **kw):
         Consumption = request.env["credit.consumption"]

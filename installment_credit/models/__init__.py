@@ -11,6 +11,7 @@ from . import installment_plan_notify
 from . import installment_plan_line_history
 from . import installment_plan_line_reshape
 from . import installment_plan_reshape
+from . import installment_plan_portal
 from . import account_payment_term
 from . import account_move
 from . import account_move_installment

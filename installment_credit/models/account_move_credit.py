@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_date
 
@@ -32,6 +32,7 @@ class AccountMove(models.Model):
         for move in self:
             move.credit_grant_count = counts.get(move, 0)
 
+    @api.readonly
     def action_view_credit_grants(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

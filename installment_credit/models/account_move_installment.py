@@ -445,6 +445,7 @@ class AccountMove(models.Model):
     # Buttons and lifecycle
     # ------------------------------------------------------------------
 
+    @api.readonly
     def action_open_installment_wizard(self):
         self.ensure_one()
         self._check_installment_plan_allowed()
@@ -454,6 +455,7 @@ class AccountMove(models.Model):
         action["context"] = {"default_move_id": self.id}
         return action
 
+    @api.readonly
     def action_view_installment_plan(self):
         self.ensure_one()
         plans = self.installment_plan_ids

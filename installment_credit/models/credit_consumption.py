@@ -491,6 +491,7 @@ class CreditConsumption(models.Model):
         )
         return True
 
+    @api.readonly
     def action_open_source(self):
         self.ensure_one()
         if not (self.res_model and self.res_id):

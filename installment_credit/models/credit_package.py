@@ -176,6 +176,7 @@ class CreditPackage(models.Model):
                     )
                 )
 
+    @api.readonly
     def action_view_grants(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

@@ -353,6 +353,7 @@ class InstallmentPlan(models.Model):
             plan.message_post(body=_("Installment plan cancelled."))
         return True
 
+    @api.readonly
     def action_open_invoice(self):
         self.ensure_one()
         return self.move_id._get_records_action(context={})

@@ -99,6 +99,7 @@ class InstallmentReminderRule(models.Model):
                 )
             )
 
+    @api.readonly
     def action_view_logs(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

@@ -368,6 +368,7 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Buttons
     # ------------------------------------------------------------------
+    @api.readonly
     def action_prepaid_history(self):
         """Open the journal items behind the prepaid balance."""
         self.ensure_one()
@@ -396,6 +397,7 @@ class ResPartner(models.Model):
         )
         return action
 
+    @api.readonly
     def action_prepaid_topup(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -404,6 +406,7 @@ class ResPartner(models.Model):
         action["context"] = {"default_partner_id": self.commercial_partner_id.id}
         return action
 
+    @api.readonly
     def action_prepaid_withdraw(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

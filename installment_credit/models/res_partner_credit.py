@@ -128,6 +128,7 @@ class ResPartner(models.Model):
         the Credit Balance report's (``credit.report.balance._status_query``)."""
         return self.env["credit.report.balance"]._status_by_partner_type(partners, date)
 
+    @api.readonly
     def get_credit_status(self, date=None):
         """Status of this customer's credits on ``date`` (default: today), one
         dict per credit type: ``credit_type_id``, ``remaining`` (usable on that
@@ -190,12 +191,15 @@ class ResPartner(models.Model):
         }
         return action
 
+    @api.readonly
     def action_credit_renew(self):
         return self._credit_open_sell_wizard("subscription")
 
+    @api.readonly
     def action_credit_recharge(self):
         return self._credit_open_sell_wizard("recharge")
 
+    @api.readonly
     def action_credit_register_consumption(self):
         self.ensure_one()
         context = {"default_partner_id": self.commercial_partner_id.id}
@@ -216,6 +220,7 @@ class ResPartner(models.Model):
         action["context"] = context
         return action
 
+    @api.readonly
     def action_view_credit_grants(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

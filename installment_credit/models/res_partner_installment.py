@@ -36,6 +36,7 @@ class ResPartner(models.Model):
             partner.installment_open_count = counts.get(key, 0)
             partner.installment_late_amount = late.get(key, 0.0)
 
+    @api.readonly
     def action_view_installments(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -48,6 +49,7 @@ class ResPartner(models.Model):
         action["context"] = {"search_default_filter_not_paid": 1}
         return action
 
+    @api.readonly
     def action_register_installment_payment(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
