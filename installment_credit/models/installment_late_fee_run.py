@@ -1,4 +1,5 @@
 import logging
+import uuid
 from collections import defaultdict
 from functools import partial
 
@@ -229,6 +230,10 @@ class InstallmentLateFeeRun(models.AbstractModel):
                     ],
                 }
             )
+        for vals in vals_list:
+            # The portal's plan page (read-only) links to each fee invoice with
+            # its access token: minted here, not on the first view.
+            vals["access_token"] = str(uuid.uuid4())
         moves = self.env["account.move"].with_company(company).create(vals_list)
         # A fee is owed under the agreement the customer already has: it is not
         # new business for the credit-limit check to refuse.
