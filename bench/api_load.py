@@ -320,6 +320,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", choices=sorted(SIZES), default="small")
     parser.add_argument("--seconds", type=float)
+    parser.add_argument(
+        "--client-threads",
+        type=int,
+        default=4,
+        help="keep-alive connections posting at once (a gateway's senders); "
+        "batches touching the same customers wait for each other's locks, so "
+        "more than the server's 2 workers keeps both busy",
+    )
     args, _rest = parser.parse_known_args()
     db = os.environ["IC_BENCH_DB"]
     cfg = SIZES[args.scale]
@@ -339,6 +347,7 @@ def main():
                 json.dumps(data["customers"]),
                 run_id,
                 str(args.seconds or cfg["seconds"]),
+                str(args.client_threads),
             ],
             capture_output=True,
             text=True,
@@ -358,7 +367,7 @@ def main():
     print(
         f"customers: {cfg['customers']} with {cfg['grants']} grants and "
         f"{cfg['history']} past consumptions each, {cfg['customers']} new; "
-        f"server --workers=2, 2 client threads, keep-alive"
+        f"server --workers=2, {args.client_threads} client threads, keep-alive"
     )
     print(f"{'measure':<58} {'events':>8} {'seconds':>8} {'events/s':>9}")
     for label, row in (
@@ -390,7 +399,7 @@ def main():
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "client":
-        _cmd, url, key, customers, run_id, seconds = sys.argv[1:7]
-        client(url, key, json.loads(customers), run_id, float(seconds))
+        _cmd, url, key, customers, run_id, seconds, threads = sys.argv[1:8]
+        client(url, key, json.loads(customers), run_id, float(seconds), int(threads))
     else:
         main()

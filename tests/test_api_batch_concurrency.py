@@ -127,3 +127,51 @@ class TestBatchConcurrency(TwoCursorsMixin, TransactionCase):
             )
             self.assertEqual(sum(consumptions.mapped("quantity")), 40)
             self.assertEqual(sum(consumptions.allocation_ids.mapped("quantity")), 40)
+
+    @freeze_time("2026-01-15")
+    def test_read_committed_batch_waits_then_spends_what_is_left(self):
+        """The HTTP endpoint's transaction (READ COMMITTED): the second batch
+        waits for the first one's locks, then reads the grants as committed:
+        no serialization failure to replay, and still no overdraw."""
+        cr1 = self.registry.cursor()
+        cr2 = self.registry.cursor()
+        try:
+            first = self._batch(cr1, "rc-one", 15, self.partner_ids)
+            self.assertEqual([r["status"] for r in first], ["consumed"] * 2)
+
+            def second():
+                env = api.Environment(
+                    cr2, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
+                )
+                return env["credit.consumption"]._consume_batch_read_committed(
+                    [
+                        {
+                            "customer": partner_id,
+                            "credit_type": "race_batch",
+                            "quantity": quantity,
+                            "idempotency_key": f"rc-two-{partner_id}-{quantity}",
+                        }
+                        for partner_id in reversed(self.partner_ids)
+                        for quantity in (15, 5)
+                    ]
+                )
+
+            outcome = self._second_waits(
+                cr1, cr2, "results", second, "the second batch waits for the locks"
+            )
+            self.assertNotIn("error", outcome)
+            self.assertEqual(
+                [(r["status"], r.get("available")) for r in outcome["results"]],
+                [("refused", 5), ("consumed", None)] * 2,
+            )
+            cr2.commit()
+        finally:
+            cr1.close()
+            cr2.close()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            grants = env["credit.grant"].search(
+                [("partner_id", "in", self.partner_ids)]
+            )
+            self.assertEqual(sum(grants.mapped("quantity_remaining")), 0)
+            self.assertTrue(all(g.quantity_remaining >= 0 for g in grants))

@@ -10,6 +10,28 @@ from ..models.credit_consumption_batch import BATCH_MAX_EVENTS
 from .api_common import ApiError, api_endpoint, json_response, read_json_body
 
 
+def _consume_read_committed(events):
+    """Run ``consume_batch`` in a transaction of its own at READ COMMITTED.
+
+    Batches of the same customers wait for each other's locks (customers, then
+    grants, by id). Odoo's REPEATABLE READ took the request's snapshot before
+    that wait, so the grants the first batch updated were "concurrently
+    updated" for the second: a serialization failure, and Odoo replayed the
+    whole request after sleeping up to 2, 4, 8 s. At READ COMMITTED the locked
+    reads (``FOR UPDATE``) return the latest committed grants, which is what
+    the allocation needs: nothing is replayed and nothing can be overdrawn
+    (the locks still serialize the spending of one customer's units). The
+    transaction is committed before the answer is sent. Under the test
+    framework (one shared transaction) the request's cursor is used."""
+    registry = request.env.registry
+    if registry.in_test_mode():
+        return request.env["credit.consumption"].consume_batch(events)
+    with registry.cursor() as cr:
+        return request.env(cr=cr)["credit.consumption"]._consume_batch_read_committed(
+            events
+        )
+
+
 class CreditApi(http.Controller):
     @http.route(
         "/api/credits/v1/consumptions",
@@ -38,8 +60,7 @@ class CreditApi(http.Controller):
                 f"{len(events)}): split it into several calls.",
                 max_events=BATCH_MAX_EVENTS,
             )
-        results = request.env["credit.consumption"].consume_batch(events)
-        return json_response({"results": results})
+        return json_response({"results": _consume_read_committed(events)})
 
     @http.route(
         "/api/credits/v1/customers/<string:customer>/balance",

@@ -69,6 +69,17 @@ class CreditConsumption(models.Model):
         self._batch_spend(events, requests, to_spend, results)
         return results
 
+    @api.model
+    def _consume_batch_read_committed(self, events):
+        """``consume_batch`` as the first work of a fresh transaction (the HTTP
+        endpoint opens one), run at READ COMMITTED: a batch that waited for
+        another's locks then reads the grants as that one committed them, where
+        Odoo's REPEATABLE READ would fail with a serialization error and replay
+        the request. The locks (customers, then grants, by id) still make the
+        spending of one customer's units one at a time."""
+        self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        return self.consume_batch(events)
+
     # ------------------------------------------------------------------
     # The phases of consume_batch; each fills ``results`` for the events it
     # refuses or settles
