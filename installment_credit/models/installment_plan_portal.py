@@ -1,4 +1,5 @@
 from odoo import api, models
+from odoo.tools import SQL
 
 
 class InstallmentPlan(models.Model):
@@ -15,7 +16,18 @@ class InstallmentPlan(models.Model):
     def create(self, vals_list):
         plans = super().create(vals_list)
         moves = plans.move_id.filtered(lambda move: not move.access_token)
-        for move in moves:
-            # one UPDATE per invoice, only for those without a token yet
-            move._portal_ensure_token()
+        if moves:
+            # One statement for the whole batch (posting many invoices with an
+            # installment term makes many plans): the token is a random uuid
+            # as portal.mixin's, and nothing depends on it, so no ORM write
+            # (an account.move write runs the whole invoice machinery).
+            moves.flush_recordset(["access_token"])
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE account_move SET access_token = gen_random_uuid()::text "
+                    "WHERE id IN %s AND access_token IS NULL",
+                    tuple(moves.ids),
+                )
+            )
+            moves.invalidate_recordset(["access_token"])
         return plans
