@@ -59,20 +59,30 @@ class TestBatchConcurrency(TwoCursorsMixin, TransactionCase):
             env["credit.type"].browse(self.type_id).unlink()
             env["res.partner"].browse(self.partner_ids).unlink()
 
-    def _batch(self, cr, prefix, quantity, partner_ids):
+    def _batch(self, cr, prefix, quantity, partner_ids, read_committed=False):
+        """One event per customer and quantity (``quantity``: a number or a
+        tuple of them), through ``consume_batch`` or, with ``read_committed``,
+        the HTTP endpoint's transaction."""
         env = api.Environment(
             cr, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
         )
-        results = env["credit.consumption"].consume_batch(
-            [
-                {
-                    "customer": partner_id,
-                    "credit_type": "race_batch",
-                    "quantity": quantity,
-                    "idempotency_key": f"{prefix}-{partner_id}",
-                }
-                for partner_id in partner_ids
-            ]
+        quantities = quantity if isinstance(quantity, tuple) else (quantity,)
+        events = [
+            {
+                "customer": partner_id,
+                "credit_type": "race_batch",
+                "quantity": qty,
+                "idempotency_key": f"{prefix}-{partner_id}"
+                + (f"-{qty}" if len(quantities) > 1 else ""),
+            }
+            for partner_id in partner_ids
+            for qty in quantities
+        ]
+        Consumption = env["credit.consumption"]
+        results = (
+            Consumption._consume_batch_read_committed(events)
+            if read_committed
+            else Consumption.consume_batch(events)
         )
         env.flush_all()
         return results
@@ -140,20 +150,12 @@ class TestBatchConcurrency(TwoCursorsMixin, TransactionCase):
             self.assertEqual([r["status"] for r in first], ["consumed"] * 2)
 
             def second():
-                env = api.Environment(
-                    cr2, SUPERUSER_ID, {"allowed_company_ids": [self.company_id]}
-                )
-                return env["credit.consumption"]._consume_batch_read_committed(
-                    [
-                        {
-                            "customer": partner_id,
-                            "credit_type": "race_batch",
-                            "quantity": quantity,
-                            "idempotency_key": f"rc-two-{partner_id}-{quantity}",
-                        }
-                        for partner_id in reversed(self.partner_ids)
-                        for quantity in (15, 5)
-                    ]
+                return self._batch(
+                    cr2,
+                    "rc-two",
+                    (15, 5),
+                    list(reversed(self.partner_ids)),
+                    read_committed=True,
                 )
 
             outcome = self._second_waits(

@@ -7,6 +7,7 @@ import json
 
 from werkzeug.exceptions import HTTPException
 
+from odoo import http
 from odoo.exceptions import AccessDenied, AccessError, MissingError, UserError
 from odoo.http import Response, request
 
@@ -104,3 +105,23 @@ def api_endpoint(func):
             raise error_for_exception(exc) from exc
 
     return wrapper
+
+
+def api_route(path, methods, readonly=False):
+    """An API route: JSON over HTTP, authenticated by a user API key
+    (``Authorization: Bearer``), no CSRF token and no session (each call
+    carries its key), served by ``api_endpoint``; ``readonly`` for reads (the
+    replica may serve them)."""
+
+    def decorator(func):
+        return http.route(
+            path,
+            type="http",
+            auth="bearer",
+            methods=methods,
+            csrf=False,
+            save_session=False,
+            readonly=readonly,
+        )(api_endpoint(func))
+
+    return decorator

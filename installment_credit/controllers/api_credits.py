@@ -7,7 +7,7 @@ from odoo import fields, http
 from odoo.http import request
 
 from ..models.credit_consumption_batch import BATCH_MAX_EVENTS
-from .api_common import ApiError, api_endpoint, json_response, read_json_body
+from .api_common import ApiError, api_route, json_response, read_json_body
 
 
 def _consume_read_committed(events):
@@ -33,15 +33,7 @@ def _consume_read_committed(events):
 
 
 class CreditApi(http.Controller):
-    @http.route(
-        "/api/credits/v1/consumptions",
-        type="http",
-        auth="bearer",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-    )
-    @api_endpoint
+    @api_route("/api/credits/v1/consumptions", methods=["POST"])
     def consumptions(self, **_kwargs):
         body = read_json_body()
         events = body.get("events")
@@ -62,16 +54,11 @@ class CreditApi(http.Controller):
             )
         return json_response({"results": _consume_read_committed(events)})
 
-    @http.route(
+    @api_route(
         "/api/credits/v1/customers/<string:customer>/balance",
-        type="http",
-        auth="bearer",
         methods=["GET"],
-        csrf=False,
-        save_session=False,
         readonly=True,
     )
-    @api_endpoint
     def balance(self, customer, date=None, **_kwargs):
         key = customer
         if customer.isdigit():

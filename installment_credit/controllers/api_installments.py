@@ -6,7 +6,7 @@ user of the API key (``Authorization: Bearer <key>``)."""
 from odoo import http
 from odoo.http import request
 
-from .api_common import ApiError, api_endpoint, json_response, read_json_body
+from .api_common import ApiError, api_route, json_response, read_json_body
 
 PLAN_FIELDS = {
     "count": int,
@@ -29,16 +29,11 @@ class InstallmentApi(http.Controller):
         invoice.check_access("read")
         return invoice
 
-    @http.route(
+    @api_route(
         "/api/installments/v1/invoices/<int:invoice_id>/plan",
-        type="http",
-        auth="bearer",
         methods=["GET"],
-        csrf=False,
-        save_session=False,
         readonly=True,
     )
-    @api_endpoint
     def get_plan(self, invoice_id, **_kwargs):
         plan = self._invoice(invoice_id).installment_plan_id
         if not plan:
@@ -47,15 +42,7 @@ class InstallmentApi(http.Controller):
             )
         return json_response(plan._api_values())
 
-    @http.route(
-        "/api/installments/v1/invoices/<int:invoice_id>/plan",
-        type="http",
-        auth="bearer",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-    )
-    @api_endpoint
+    @api_route("/api/installments/v1/invoices/<int:invoice_id>/plan", methods=["POST"])
     def create_plan(self, invoice_id, **_kwargs):
         body = read_json_body()
         unknown = sorted(set(body) - set(PLAN_FIELDS))

@@ -89,13 +89,7 @@ class AccountMove(models.Model):
         )
         if not lines:
             return {}
-        packages = (
-            self.env["credit.package"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("product_id", "in", lines.product_id.ids)])
-        )
-        by_product = {package.product_id: package for package in packages}
+        by_product = self.env["credit.package"]._by_product(lines.product_id)
         return {
             line: by_product[line.product_id]
             for line in lines

@@ -19,13 +19,7 @@ class AccountMoveLine(models.Model):
             )
         )
         if lines:
-            packages = (
-                self.env["credit.package"]
-                .sudo()
-                .with_context(active_test=False)
-                .search([("product_id", "in", lines.product_id.ids)])
-            )
-            by_product = {package.product_id: package for package in packages}
+            by_product = self.env["credit.package"]._by_product(lines.product_id)
             for line in lines:
                 package = by_product.get(line.product_id)
                 account = package and package._revenue_deferred_account()

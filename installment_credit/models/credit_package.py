@@ -143,6 +143,17 @@ class CreditPackage(models.Model):
         products.write({"active": False})
         return res
 
+    @api.model
+    def _by_product(self, products):
+        """``{product: package}`` for those of ``products`` that sell a credit
+        package (archived packages included: an old invoice still sells it)."""
+        packages = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("product_id", "in", products.ids)])
+        )
+        return {package.product_id: package for package in packages}
+
     def _get_expiry(self, date_start):
         """Date on which units granted on ``date_start`` stop being usable."""
         self.ensure_one()

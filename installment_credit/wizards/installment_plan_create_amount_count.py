@@ -47,14 +47,12 @@ class InstallmentPlanCreate(models.TransientModel):
     def _schedule_kwargs(self):
         if self.mode != "count_amount":
             return super()._schedule_kwargs()
-        return {
-            "count": self.count,
-            "installment_amount": self.installment_amount,
-            "remainder": "last" if self.remainder_last else None,
-            "interval_number": self.interval_number,
-            "interval_unit": self.interval_unit,
-            "first_due_date": self.first_due_date,
-        }
+        return dict(
+            super()._schedule_kwargs(),
+            count=self.count,
+            installment_amount=self.installment_amount,
+            remainder="last" if self.remainder_last else None,
+        )
 
     @api.depends(
         "mode",
