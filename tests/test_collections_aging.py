@@ -327,6 +327,20 @@ class TestAgingReport(InstallmentCommon):
             )
         )
 
+    def _uncovered_invoice(self):
+        """An invoice paid in part before its plan, the payment then
+        unreconciled: its plan does not cover 200 of it."""
+        invoice = self._invoice(500.0, date="2026-03-01")
+        self._pay(invoice, 200.0, date="2026-03-02")
+        plan = invoice.create_installment_plan(count=2, first_due_date="2026-04-30")
+        self.assertEqual((plan.amount_total, plan.amount_uncovered), (300.0, 0.0))
+        invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        ).remove_move_reconcile()
+        self.env.flush_all()
+        self.assertEqual((plan.amount_residual, plan.amount_uncovered), (300.0, 200.0))
+        return invoice
+
     @freeze_time("2026-03-31")
     def test_stored_rows_equal_rebuilt_rows(self):
         Aging = self.env["installment.report.aging"]
@@ -344,6 +358,17 @@ class TestAgingReport(InstallmentCommon):
         self.env.flush_all()
         self.assertEqual(self._rows(), self._rows(installment_aging_rebuild=True))
         self.assertTotalsMatchLedger("2026-03-31")
+        # An invoice paid in part before its plan, the payment then
+        # unreconciled: the plan records what it does not cover, which the
+        # report ages at the invoice's due date.
+        invoice = self._uncovered_invoice()
+        rows = self._rows()
+        self.assertIn(
+            (invoice.id, False, "receivable", "1_1_30", 200.0),
+            [(m, pl, k, b, a) for m, pl, _ml, k, b, a in rows],
+        )
+        self.assertEqual(rows, self._rows(installment_aging_rebuild=True))
+        self.assertTotalsMatchLedger("2026-03-31")
 
     @freeze_time("2026-03-31")
     def test_future_dated_item_falls_back_to_rebuild(self):
@@ -353,3 +378,175 @@ class TestAgingReport(InstallmentCommon):
         rows = self._rows()
         self.assertNotIn(future.id, [row[0] for row in rows])
         self.assertTotalsMatchLedger("2026-03-31")
+
+    # Grouped reads (pivot, graph, grouped lists) are aggregated under the
+    # rows when they only need what a group shares: the same numbers as
+    # grouping the rows.
+    def _groups_from_rows(self, report, domain, groupby):
+        groups = {}
+        for row in report.search(domain):
+            key = tuple(row[fname] for fname in groupby)
+            count, total, late, days = groups.get(key, (0, 0.0, 0.0, 0))
+            groups[key] = (
+                count + 1,
+                round(total + row.amount_residual, 2),
+                round(late + row.amount_1_30, 2),
+                max(days, row.days_overdue),  # a credit's (NULL) reads as 0
+            )
+        return groups
+
+    def assertGroupedEqualsRows(self, report, domain, groupby):
+        aggregates = [
+            "__count",
+            "amount_residual:sum",
+            "amount_1_30:sum",
+            "days_overdue:max",
+        ]
+        self.assertIsNotNone(
+            report._aging_grouping(domain, groupby, aggregates, (), None),
+            "this read is served by the grouped table",
+        )
+
+        def rounded(groups):
+            return {
+                tuple(values[: len(groupby)]): (
+                    values[-4],
+                    round(values[-3], 2),
+                    round(values[-2], 2),
+                    values[-1],
+                )
+                for values in groups
+            }
+
+        got = rounded(report._read_group(domain, groupby, aggregates))
+        # the same read over the rows (a condition on the id needs them)
+        row_domain = domain + [("id", "!=", 0)]
+        self.assertIsNone(
+            report._aging_grouping(row_domain, groupby, aggregates, (), None)
+        )
+        self.assertEqual(
+            got, rounded(report._read_group(row_domain, groupby, aggregates))
+        )
+        # and added up by hand (a credit's days overdue, NULL, reads as 0)
+        self.assertEqual(
+            {key: (*values[:3], values[3] or 0) for key, values in got.items()},
+            self._groups_from_rows(report, domain, groupby),
+        )
+        return got
+
+    def test_grouped_reads_equal_the_rows(self):
+        self.inv_plan.invoice_user_id = self.env.user
+        with freeze_time("2026-03-31"):
+            self._uncovered_invoice()
+        domain = [("company_id", "=", self.company.id)]
+        for date in ("2026-03-31", "2026-02-10"):
+            # today (stored residuals) and a past date (rebuilt)
+            with freeze_time("2026-03-31"), self.subTest(date=date):
+                report = self.env["installment.report.aging"].with_context(
+                    installment_aging_date=date
+                )
+                self.assertEqual(
+                    report._aging_from_stored(fields.Date.to_date(date)),
+                    date == "2026-03-31",
+                )
+                for groupby in (
+                    ["partner_id", "bucket"],
+                    ["kind"],
+                    ["invoice_user_id", "bucket"],
+                    ["currency_id", "company_id"],
+                    [],
+                ):
+                    got = self.assertGroupedEqualsRows(report, domain, groupby)
+                    self.assertTrue(got)
+                self.assertGroupedEqualsRows(
+                    report,
+                    domain + [("billing_mode", "=", "postpaid")],
+                    ["partner_id"],
+                )
+                self.assertGroupedEqualsRows(
+                    report,
+                    domain + [("partner_id", "=", self.partner_b.id)],
+                    ["bucket"],
+                )
+        # the public read_group (the pivot's) counts rows, not partial groups
+        report = self.env["installment.report.aging"].with_context(
+            installment_aging_date="2026-03-31"
+        )
+        [group] = report.read_group(
+            domain + [("move_id", "=", self.inv_plan.id)],
+            ["amount_residual"],
+            [],
+            lazy=False,
+        )
+        partner_group = report.read_group(
+            domain + [("partner_id", "=", self.partner_a.id)],
+            ["amount_residual"],
+            ["partner_id"],
+            lazy=False,
+        )
+        self.assertEqual(
+            partner_group[0]["__count"],
+            report.search_count(domain + [("partner_id", "=", self.partner_a.id)]),
+        )
+        self.assertEqual(group["__count"], 3)  # rows: the open installments
+        # the partners returned by a grouped read read the rows afterwards
+        [(partner, __)] = report._read_group(
+            domain + [("partner_id", "=", self.partner_a.id)],
+            ["partner_id"],
+            ["__count"],
+        )
+        rows = (
+            partner.env["installment.report.aging"]
+            .with_context(installment_aging_date="2026-03-31")
+            .search(domain + [("partner_id", "=", partner.id)])
+        )
+        self.assertIn(self.inv_plan, rows.move_id)
+
+    def test_grouped_reads_that_need_rows_read_rows(self):
+        report = self.env["installment.report.aging"]
+        domain = [("company_id", "=", self.company.id)]
+        needs_rows = [
+            (domain, ["due_date:month"], ["__count"]),
+            (domain, ["move_id"], ["amount_residual:sum"]),
+            (domain, ["bucket"], ["amount_residual:avg"]),
+            (domain, ["bucket"], ["days_overdue:sum"]),
+            (domain + [("plan_id", "!=", False)], ["bucket"], ["__count"]),
+        ]
+        for args in needs_rows:
+            with self.subTest(args=args):
+                self.assertIsNone(report._aging_grouping(*args, (), None))
+        self.assertIsNone(
+            report._aging_grouping(domain, ["bucket"], ["__count"], (), "due_date")
+        )
+        # still right, from the rows
+        with freeze_time("2026-03-31"):
+            report = report.with_context(installment_aging_date="2026-03-31")
+            plan_domain = domain + [("plan_id", "=", self.plan.id)]
+            groups = dict(
+                report._read_group(plan_domain, ["bucket"], ["amount_residual:sum"])
+            )
+            expected = {}
+            for row in report.search(plan_domain):
+                expected[row.bucket] = expected.get(row.bucket, 0) + row.amount_residual
+        self.assertTrue(groups)
+        self.assertEqual(groups, expected)
+
+    def test_grouped_read_keeps_the_company_rule(self):
+        other = self.setup_other_company()["company"]
+        stranger = new_test_user(
+            self.env,
+            login="aging_group_stranger",
+            groups="account.group_account_invoice",
+            company_id=other.id,
+            company_ids=[Command.set(other.ids)],
+        )
+        report = (
+            self.env["installment.report.aging"]
+            .with_user(stranger)
+            .with_context(installment_aging_date="2026-03-31")
+        )
+        self.assertIsNotNone(
+            report._aging_grouping([], ["partner_id"], ["__count"], (), None)
+        )
+        self.assertFalse(report._read_group([], ["partner_id"], ["__count"]))
+        self.assertEqual(report._read_group([], [], ["__count"]), [(0,)])

@@ -112,6 +112,13 @@ class TestInvariantsChecker(BillingCommon):
                     line.id,
                 )
             )
+            # the aging report reads this stored difference
+            cr.execute(
+                SQL(
+                    "UPDATE installment_plan SET amount_uncovered = 5 WHERE id = %s",
+                    self.plan.id,
+                )
+            )
             move_line = self.settled.line_ids.filtered("debit")[:1]
             cr.execute(
                 SQL(
@@ -140,6 +147,17 @@ class TestInvariantsChecker(BillingCommon):
         self.assertEqual(
             violations["active plan: installments add up to the amount financed"],
             [f"plan {self.plan.id} finances 900.0, its installments add up to 901.0"],
+        )
+        self.assertEqual(
+            violations[
+                "plan: what is outside the installments == invoice residual - plan's"
+            ],
+            [
+                (
+                    f"plan {self.plan.id} says 5.0 is outside its installments, "
+                    "the invoice 0.0"
+                )
+            ],
         )
         self.assertIn(
             f"entry {self.settled.id} ",

@@ -1,3 +1,5 @@
+from dateutil.relativedelta import relativedelta
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -33,6 +35,11 @@ class InstallmentReportAging(models.Model):
     first) applied to what was settled by that date; the invoice's current
     plan is used whatever the date (a plan keeps no history of earlier
     schedules).
+
+    Two faster paths give the same numbers: for today, the stored residuals
+    (``installment_report_aging_stored``), and for grouped reads (pivot,
+    graph, grouped lists), a table already grouped under the rows
+    (``installment_report_aging_grouped``).
     """
 
     _name = "installment.report.aging"
@@ -109,6 +116,7 @@ class InstallmentReportAging(models.Model):
             "state",
             "amount_total",
             "amount_residual",
+            "amount_uncovered",
             "currency_id",
             "company_id",
         ],
@@ -139,44 +147,95 @@ class InstallmentReportAging(models.Model):
         # about 1.5 s of compilation for a query that runs in 2 s at a million
         # installments. Off for the rest of this transaction, a read.
         self.env.cr.execute("SET LOCAL jit = off")
+        # Its aggregates (a group per customer and age) are hashed in memory
+        # rather than sorted on disk: at a million installments the default
+        # 4 MB spilled every worker's partial aggregate to temporary files.
+        self.env.cr.execute("SET LOCAL work_mem = '64MB'")
         return self._aging_query(self._aging_date())
 
     @api.model
-    def _aging_from_stored(self, as_of):
-        """Whether the stored residuals are the residuals as of ``as_of``: it is
-        today or later and no receivable item of the companies is dated after
-        it (then no reconciliation is either: both of its items are
-        receivable). One indexed query; the context key
-        ``installment_aging_rebuild`` forces the rebuild."""
-        if self.env.context.get("installment_aging_rebuild") or as_of < (
-            fields.Date.context_today(self)
-        ):
-            return False
-        self.env["account.move.line"].flush_model(
-            ["date", "parent_state", "account_id", "company_id"]
+    def _aging_query(self, as_of):
+        """One row per open amount (the report's records)."""
+        stored = self._aging_from_stored(as_of)
+        same_currency = self._aging_same_currency_items() if stored else None
+        return SQL(
+            """
+%(open_items)s
+-- the as-of date is part of the id: rows of two dates read in one
+-- transaction never share a record (and its cached values)
+SELECT aged.id::bigint * 100000 + (%(as_of)s::date - DATE '1970-01-01') AS id,
+       %(as_of)s::date AS as_of_date, aged.company_id,
+       company.currency_id, aged.partner_id, move.invoice_user_id,
+       aged.move_id, aged.plan_id, aged.plan_line_id, aged.move_line_id,
+       aged.kind, aged.due_date, aged.days_overdue, aged.bucket,
+       %(amounts)s
+  FROM (%(aged)s) aged
+  LEFT JOIN res_company company ON company.id = aged.company_id
+  LEFT JOIN account_move move ON move.id = aged.move_id
+            """,
+            open_items=self._aging_open_items(as_of, stored, same_currency),
+            aged=self._aging_aged(
+                as_of,
+                SQL("SELECT * FROM open_item UNION ALL %s", same_currency)
+                if same_currency
+                else SQL("SELECT * FROM open_item"),
+            ),
+            amounts=self._aging_amounts(SQL("aged.residual"), SQL("aged.bucket")),
+            as_of=as_of,
         )
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT 1
-                  FROM account_move_line aml
-                 WHERE aml.account_id IN (SELECT id FROM account_account
-                                           WHERE account_type = 'asset_receivable')
-                   AND aml.date > %(as_of)s
-                   AND aml.parent_state = 'posted'
-                   AND aml.company_id IN %(companies)s
-                 LIMIT 1
-                """,
-                as_of=as_of,
-                companies=tuple(self.env.companies.ids),
-            )
-        )
-        return not self.env.cr.fetchone()
 
     @api.model
-    def _aging_query(self, as_of):
+    def _aging_aged(self, as_of, items):
+        """``items`` (open items: id, company_id, partner_id, move_id, plan_id,
+        plan_line_id, move_line_id, kind, due_date, residual) with their days
+        overdue and age bucket as of ``as_of``. The buckets compare due dates
+        with their first days (no date arithmetic per row: a million rows are
+        bucketed in the grouped reads)."""
+        return SQL(
+            """
+    SELECT item.*,
+           -- a credit is owed to the customer: never overdue
+           CASE WHEN item.residual < 0 THEN NULL
+                ELSE GREATEST(%(as_of)s::date - item.due_date, 0)
+           END AS days_overdue,
+           CASE WHEN item.residual < 0 OR item.due_date >= %(as_of)s::date
+                     THEN '0_not_due'
+                WHEN item.due_date >= %(days_30)s::date THEN '1_1_30'
+                WHEN item.due_date >= %(days_60)s::date THEN '2_31_60'
+                WHEN item.due_date >= %(days_90)s::date THEN '3_61_90'
+                ELSE '4_90_plus'
+           END AS bucket
+      FROM (%(items)s) item""",
+            as_of=as_of,
+            days_30=as_of - relativedelta(days=30),
+            days_60=as_of - relativedelta(days=60),
+            days_90=as_of - relativedelta(days=90),
+            items=items,
+        )
+
+    @api.model
+    def _aging_amounts(self, residual, bucket):
+        """The amount columns: the residual, and again under its bucket."""
+        return SQL(
+            """%(residual)s AS amount_residual,
+       CASE WHEN %(bucket)s = '0_not_due' THEN %(residual)s ELSE 0 END
+           AS amount_not_due,
+       CASE WHEN %(bucket)s = '1_1_30' THEN %(residual)s ELSE 0 END AS amount_1_30,
+       CASE WHEN %(bucket)s = '2_31_60' THEN %(residual)s ELSE 0 END AS amount_31_60,
+       CASE WHEN %(bucket)s = '3_61_90' THEN %(residual)s ELSE 0 END AS amount_61_90,
+       CASE WHEN %(bucket)s = '4_90_plus' THEN %(residual)s ELSE 0 END
+           AS amount_90_plus""",
+            residual=residual,
+            bucket=bucket,
+        )
+
+    @api.model
+    def _aging_open_items(self, as_of, stored, same_currency):
+        """The ``WITH`` clause up to ``open_item``: every open amount as of
+        ``as_of`` except, on the stored path, the installments of plans in
+        their company's currency (``same_currency``, read from their table by
+        the caller)."""
         order = SQL("line.sequence, line.due_date, line.id")
-        stored = self._aging_from_stored(as_of)
         sources = (self._aging_sources_stored if stored else self._aging_sources)(
             as_of, order
         )
@@ -189,15 +248,22 @@ class InstallmentReportAging(models.Model):
             SQL(" AND line.amount_residual != 0") if stored else SQL(""),
         )
         if stored:
+            # the open items of invoices without a plan, straight from the
+            # journal items (the planner sees their size: a hash anti-join);
             # ``plan`` holds only the foreign-currency plans (see
-            # _aging_sources_stored): the others are read from their tables.
-            has_plan = SQL(
-                "SELECT 1 FROM installment_plan plan WHERE plan.move_id = recv.move_id"
-                " AND plan.state != 'cancelled'"
+            # _aging_sources_stored), the others are read from their tables
+            without_plan = self._aging_stored_receivables(
+                SQL(
+                    "AND NOT EXISTS (SELECT 1 FROM installment_plan plan"
+                    " WHERE plan.move_id = aml.move_id AND plan.state != 'cancelled')"
+                )
             )
-            extra = self._aging_same_currency_items()
+            extra = self._aging_uncovered_items()
         else:
-            has_plan = SQL("SELECT 1 FROM plan WHERE plan.move_id = recv.move_id")
+            without_plan = SQL(
+                "SELECT * FROM recv WHERE recv.residual != 0 AND NOT EXISTS"
+                " (SELECT 1 FROM plan WHERE plan.move_id = recv.move_id)"
+            )
             extra = SQL("")
         return SQL(
             """
@@ -234,9 +300,7 @@ open_item AS (
            recv.id AS move_line_id,
            CASE WHEN recv.residual < 0 THEN 'credit' ELSE 'receivable' END AS kind,
            recv.due_date, recv.residual
-      FROM recv
-     WHERE recv.residual != 0
-       AND NOT EXISTS (%(has_plan)s)
+      FROM (%(without_plan)s) recv
     UNION ALL
     SELECT line.id * 2 + 1, line.company_id, line.partner_id, line.move_id,
            line.plan_id, line.id, NULL, 'installment', line.due_date, line.residual
@@ -265,47 +329,11 @@ open_item AS (
      WHERE plan.residual != 0
        AND NOT EXISTS (%(no_line)s)
     %(extra)s
-),
-aged AS (
-    SELECT open_item.*, %(as_of)s::date - open_item.due_date AS days,
-           CASE WHEN open_item.residual < 0 OR %(as_of)s::date - open_item.due_date <= 0
-                     THEN '0_not_due'
-                WHEN %(as_of)s::date - open_item.due_date <= 30 THEN '1_1_30'
-                WHEN %(as_of)s::date - open_item.due_date <= 60 THEN '2_31_60'
-                WHEN %(as_of)s::date - open_item.due_date <= 90 THEN '3_61_90'
-                ELSE '4_90_plus'
-           END AS bucket
-      FROM open_item
-)
--- the as-of date is part of the id: rows of two dates read in one
--- transaction never share a record (and its cached values)
-SELECT aged.id::bigint * 100000 + (%(as_of)s::date - DATE '1970-01-01') AS id,
-       %(as_of)s::date AS as_of_date, aged.company_id,
-       company.currency_id, aged.partner_id, move.invoice_user_id,
-       aged.move_id, aged.plan_id, aged.plan_line_id, aged.move_line_id,
-       aged.kind, aged.due_date,
-       -- a credit is owed to the customer: it is never overdue
-       CASE WHEN aged.residual < 0 THEN NULL ELSE GREATEST(aged.days, 0) END
-           AS days_overdue,
-       aged.bucket, aged.residual AS amount_residual,
-       CASE WHEN aged.bucket = '0_not_due' THEN aged.residual ELSE 0 END
-           AS amount_not_due,
-       CASE WHEN aged.bucket = '1_1_30' THEN aged.residual ELSE 0 END AS amount_1_30,
-       CASE WHEN aged.bucket = '2_31_60' THEN aged.residual ELSE 0 END
-           AS amount_31_60,
-       CASE WHEN aged.bucket = '3_61_90' THEN aged.residual ELSE 0 END
-           AS amount_61_90,
-       CASE WHEN aged.bucket = '4_90_plus' THEN aged.residual ELSE 0 END
-           AS amount_90_plus
-  FROM aged
-  LEFT JOIN res_company company ON company.id = aged.company_id
-  LEFT JOIN account_move move ON move.id = aged.move_id
-            """,
+)""",
             sources=sources,
+            without_plan=without_plan,
             no_line=no_line,
-            has_plan=has_plan,
             extra=extra,
-            as_of=as_of,
             order=order,
         )
 
@@ -433,102 +461,6 @@ paid AS (
             companies=tuple(self.env.companies.ids),
             order=order,
             plan=self._aging_plan_cte(),
-        )
-
-    @api.model
-    def _aging_sources_stored(self, as_of, order):
-        """``recv`` and ``paid`` from what is stored, when it is current (see
-        ``_aging_from_stored``): the open receivable items' residuals (Odoo's
-        unreconciled index) and the open installments' residuals, kept by
-        every reconciliation. The rest of the query is the same."""
-        return SQL(
-            """
-recv AS (
-    SELECT aml.id, aml.move_id, aml.company_id,
-           COALESCE(partner.commercial_partner_id, aml.partner_id) AS partner_id,
-           COALESCE(aml.date_maturity, aml.date) AS due_date,
-           aml.amount_residual AS residual,
-           aml.amount_residual_currency AS residual_currency
-      FROM account_move_line aml
-      LEFT JOIN res_partner partner ON partner.id = aml.partner_id
-     WHERE aml.account_id IN (SELECT id FROM account_account
-                               WHERE account_type = 'asset_receivable')
-       AND (aml.reconciled IS NULL OR aml.reconciled = false
-            OR aml.reconciled IS NOT true)
-       AND aml.parent_state = 'posted'
-       AND aml.amount_residual != 0
-       AND aml.company_id IN %(companies)s
-),
-foreign_plan AS MATERIALIZED (
-    SELECT plan.*
-      FROM installment_plan plan
-      JOIN res_company company ON company.id = plan.company_id
-     WHERE plan.currency_id != company.currency_id
-       AND plan.state != 'cancelled'
-       AND plan.company_id IN %(companies)s
-),
-%(plan)s,
-paid AS (
-    SELECT line.id, line.plan_id, line.due_date, line.sequence,
-           line.amount_residual AS residual_currency
-      FROM installment_plan_line line
-      JOIN plan ON plan.id = line.plan_id
-     WHERE line.amount_residual != 0
-),
--- the plans in their company's currency that do not cover all their
--- invoice's residual (few): selected first, their first open item after
-uncovered AS MATERIALIZED (
-    SELECT plan.id, plan.move_id, plan.partner_id, plan.company_id,
-           move.amount_residual_signed AS move_residual,
-           move.amount_residual_signed - COALESCE(plan.amount_residual, 0) AS amount
-      FROM installment_plan plan
-      JOIN account_move move ON move.id = plan.move_id
-      JOIN res_company company
-        ON company.id = plan.company_id AND company.currency_id = plan.currency_id
-     WHERE plan.state != 'cancelled'
-       AND plan.company_id IN %(companies)s
-       AND move.amount_residual_signed != COALESCE(plan.amount_residual, 0)
-)""",
-            companies=tuple(self.env.companies.ids),
-            plan=self._aging_plan_cte(foreign_only=True),
-        )
-
-    @api.model
-    def _aging_same_currency_items(self):
-        """Stored path, plans in their company's currency: an installment's
-        residual is its stored residual (no conversion, no running total), read
-        straight from the installments' table like a plain aggregate would;
-        what such a plan does not cover is the invoice's stored residual minus
-        the plan's, on the invoice's first open receivable item (few plans:
-        one lookup each by the move_id index)."""
-        return SQL(
-            """
-    UNION ALL
-    SELECT line.id * 2 + 1, line.company_id, line.partner_id, line.move_id,
-           line.plan_id, line.id, NULL, 'installment', line.due_date,
-           line.amount_residual
-      FROM installment_plan_line line
-      JOIN res_company company
-        ON company.id = line.company_id AND company.currency_id = line.currency_id
-     WHERE line.plan_state != 'cancelled'
-       AND line.amount_residual != 0
-       AND line.company_id IN %(companies)s
-    UNION ALL
-    SELECT first.id * 2, plan.company_id, plan.partner_id, plan.move_id, plan.id,
-           NULL, first.id,
-           CASE WHEN plan.move_residual < 0 THEN 'credit' ELSE 'receivable' END,
-           first.due_date, plan.amount
-      FROM uncovered plan
-      CROSS JOIN LATERAL (
-            SELECT aml.id, COALESCE(aml.date_maturity, aml.date) AS due_date
-              FROM account_move_line aml
-             WHERE aml.move_id = plan.move_id
-               AND aml.account_id IN (SELECT id FROM account_account
-                                       WHERE account_type = 'asset_receivable')
-          ORDER BY aml.amount_residual = 0, aml.id
-             LIMIT 1
-      ) first""",
-            companies=tuple(self.env.companies.ids),
         )
 
     @api.depends("partner_id")

@@ -20,8 +20,9 @@ Checked, from the definitions of the models:
 - reminders: one claim per (rule, installment) and per (rule, invoice) (one
   email may carry several claims of a customer);
 - plans: the installments of an active plan add up to its amount financed,
-  what the plan has left is the invoice's residual, one active plan per
-  invoice;
+  what the plan has left is the invoice's residual, what a plan records as
+  outside its installments is the invoice's residual minus the plan's, one
+  active plan per invoice;
 - prepaid balances: per prepaid customer, the balance the add-on reads
   (``res.partner._prepaid_get_amounts``) is the balance of the posted
   journal items (held on the prepayment account − receivable), and every
@@ -181,6 +182,24 @@ def _plan_checks(env):
             """
         ),
         "plan {} of invoice {} has {} left, the invoice {}",
+    )
+    yield (
+        "plan: what is outside the installments == invoice residual - plan's",
+        SQL(
+            """
+            SELECT p.id, p.amount_uncovered,
+                   COALESCE(m.amount_residual, 0) - COALESCE(p.amount_residual, 0)
+              FROM installment_plan p
+              JOIN account_move m ON m.id = p.move_id
+              JOIN res_currency cur ON cur.id = p.currency_id
+             WHERE p.state != 'cancelled'
+               AND ABS(COALESCE(p.amount_uncovered, 0)
+                       - (COALESCE(m.amount_residual, 0)
+                          - COALESCE(p.amount_residual, 0))) > cur.rounding / 2
+          ORDER BY p.id
+            """
+        ),
+        "plan {} says {} is outside its installments, the invoice {}",
     )
     yield (
         "one active plan per invoice",
