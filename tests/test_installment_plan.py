@@ -80,6 +80,21 @@ class TestInstallmentPlanCreate(InstallmentCommon):
                 lines=[("2026-02-01", 400.0), ("2026-03-01", 500.0)]
             )
         self.assertFalse(other.installment_plan_ids)
+        # lines and a generated mode's arguments together: refused, not one
+        # of them silently ignored
+        lines = [("2026-02-01", 400.0), ("2026-03-01", 600.0)]
+        for extra in (
+            {"count": 4},
+            {"installment_amount": 250.0},
+            {"first_due_date": "2026-02-01"},
+            {"remainder": "last"},
+        ):
+            with (
+                self.subTest(**extra),
+                self.assertRaisesRegex(UserError, f"leave out {next(iter(extra))}"),
+            ):
+                other.create_installment_plan(lines=lines, **extra)
+        self.assertFalse(other.installment_plan_ids)
 
     def test_month_end_anchoring_and_daily(self):
         invoice = self._invoice(400.0)

@@ -116,7 +116,9 @@ class AccountMove(models.Model):
 
         * ``lines``: a manual schedule, a list of ``(due_date, amount)`` (or of
           ``{"due_date": ..., "amount": ...}``), which must add up to the
-          invoice's residual; dates are kept as given;
+          invoice's residual; dates are kept as given; refused together with
+          ``count``, ``installment_amount``, ``first_due_date`` or
+          ``remainder``;
         * ``installment_amount`` and ``count``: ``count`` installments of that
           amount when they add up to what is due; otherwise refused, unless
           ``remainder='last'``: the last installment takes the difference;
@@ -164,6 +166,26 @@ class AccountMove(models.Model):
         currency = self.currency_id
         total = self.amount_residual
         if lines:
+            generated = {
+                "count": count,
+                "installment_amount": installment_amount,
+                "first_due_date": first_due_date,
+                "remainder": remainder,
+            }
+            given = [
+                name for name, value in generated.items() if value not in (None, False)
+            ]
+            if given:
+                # a manual schedule sets its own dates and amounts: silently
+                # ignoring the others would make a plan the caller did not ask for
+                raise UserError(
+                    _(
+                        "Installments given one by one (lines) set their own dates "
+                        "and amounts: leave out %(arguments)s, or leave out the "
+                        "lines to have the schedule generated.",
+                        arguments=", ".join(given),
+                    )
+                )
             values = self._installment_manual_lines(lines)
         else:
             if not first_due_date:
