@@ -234,6 +234,66 @@ class TestBillingGuards(BillingCommon):
             payment.move_id.button_draft()
         self.assertBalanceMatchesLedger(-50.0)
 
+    def test_reversal_of_topup_payment_refused_below_limit(self):
+        """Reversing the payment's entry (Odoo's "Reverse Entry", which posts
+        the reversal) lowers the balance like cancelling it: the same rule."""
+        payment = self._direct_payment(200.0)
+        self._invoice(250.0)  # balance -50, limit 100
+        with self.assertRaises(UserError) as error:
+            payment.move_id._reverse_moves(cancel=True)
+        self.assertIn("credit limit", str(error.exception))
+        self.env.invalidate_all()
+        self.assertBalanceMatchesLedger(-50.0)
+        wizard = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=payment.move_id.ids)
+            .create({"journal_id": payment.move_id.journal_id.id})
+        )
+        with self.assertRaises(UserError) as error:
+            wizard.reverse_moves()
+        self.assertIn("credit limit", str(error.exception))
+        self.env.invalidate_all()
+        self.assertBalanceMatchesLedger(-50.0)
+
+    def test_manual_entry_refused_below_limit(self):
+        """A journal entry typed by hand on a prepaid customer's receivable
+        spends the balance too: refused below minus the limit, allowed above."""
+        self._direct_payment(200.0)
+        self._invoice(250.0)  # balance -50, limit 100
+        receivable = self.customer.property_account_receivable_id
+        income = self.env["account.account"].search(
+            [("account_type", "=", "income"), ("company_ids", "in", self.company.ids)],
+            limit=1,
+        )
+
+        def entry(amount):
+            return self.env["account.move"].create(
+                {
+                    "move_type": "entry",
+                    "date": "2026-03-15",
+                    "line_ids": [
+                        Command.create(
+                            {
+                                "account_id": receivable.id,
+                                "partner_id": self.customer.id,
+                                "debit": amount,
+                            }
+                        ),
+                        Command.create({"account_id": income.id, "credit": amount}),
+                    ],
+                }
+            )
+
+        too_much = entry(60.0)
+        with self.assertRaises(UserError) as error:
+            too_much.action_post()
+        self.assertIn("credit limit", str(error.exception))
+        self.assertEqual(too_much.state, "draft")
+        self.assertBalanceMatchesLedger(-50.0)
+        within = entry(40.0)
+        within.action_post()
+        self.assertBalanceMatchesLedger(-90.0)
+
     def test_cancel_within_limit_and_reset_settlement(self):
         topup = self._fund(300.0)
         invoice = self._invoice(250.0)

@@ -21,7 +21,11 @@ class AccountMove(models.Model):
 
         1. checks, before anything is written: credit limits and prepaid
            balances (billing), credit packages sold, payment-term schedules;
-        2. Odoo's posting;
+           the prepaid customers of journal entries (payments, reversals,
+           entries typed by hand) locked and their balances read;
+        2. Odoo's posting, then those entries refused if they brought a
+           prepaid balance below minus the customer's credit limit (as
+           un-posting one is);
         3. installment plans of invoices whose payment term has a scheme;
         4. credit grants of the packages sold (and units taken back by credit
            notes);
@@ -31,7 +35,10 @@ class AccountMove(models.Model):
         self._billing_check_limits(soft=soft)
         self._credit_check_packages()
         scheduled = self._installment_check_term_schedules()
+        entries = self.filtered(lambda move: move.move_type == "entry")
+        balances = entries._billing_lock_balances(posted_only=False)
         posted = super()._post(soft=soft)
+        entries._billing_check_balances(balances)
         (scheduled & posted)._installment_plans_from_terms()
         posted._credit_after_post()
         posted._billing_after_post()

@@ -272,15 +272,18 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------
     # Un-posting: the same lock as settlement and withdrawal
     # ------------------------------------------------------------------
-    def _billing_lock_balances(self):
-        """Lock the prepaid customers whose balance un-posting ``self`` may
-        lower (payments, top-ups, settlements) and read their balances.
+    def _billing_lock_balances(self, posted_only=True):
+        """Lock the prepaid customers whose balance un-posting ``self`` (or,
+        with ``posted_only=False``, posting it) may lower (payments, top-ups,
+        settlements, their reversals, entries typed by hand) and read their
+        balances.
 
         :return: dict company -> (partners, dict partner id -> balance)
         """
-        partners_by_company = self.filtered(
-            lambda move: move.state == "posted"
-        ).line_ids._billing_lock_prepaid_partners()
+        moves = (
+            self.filtered(lambda move: move.state == "posted") if posted_only else self
+        )
+        partners_by_company = moves.line_ids._billing_lock_prepaid_partners()
         return {
             company: (
                 partners,
