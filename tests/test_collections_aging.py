@@ -299,14 +299,20 @@ class TestAgingReport(InstallmentCommon):
             company_id=other.id,
             company_ids=[Command.set(other.ids)],
         )
-        rows = (
+        report = (
             self.env["installment.report.aging"]
             .with_user(stranger)
             .with_context(installment_aging_date="2026-03-31")
-            .search([])
         )
+        rows = report.search([])
         self.assertFalse(rows.filtered(lambda r: r.company_id == self.company))
         self.assertFalse(rows)
+        # the grouped reads (pivot) keep the company rule
+        self.assertIsNotNone(
+            report._aging_grouping([], ["partner_id"], ["__count"], (), None)
+        )
+        self.assertFalse(report._read_group([], ["partner_id"], ["__count"]))
+        self.assertEqual(report._read_group([], [], ["__count"]), [(0,)])
 
     # Today's aging reads the stored residuals (fast) and must give exactly
     # the rows the rebuild from the reconciliations gives.
@@ -530,23 +536,3 @@ class TestAgingReport(InstallmentCommon):
                 expected[row.bucket] = expected.get(row.bucket, 0) + row.amount_residual
         self.assertTrue(groups)
         self.assertEqual(groups, expected)
-
-    def test_grouped_read_keeps_the_company_rule(self):
-        other = self.setup_other_company()["company"]
-        stranger = new_test_user(
-            self.env,
-            login="aging_group_stranger",
-            groups="account.group_account_invoice",
-            company_id=other.id,
-            company_ids=[Command.set(other.ids)],
-        )
-        report = (
-            self.env["installment.report.aging"]
-            .with_user(stranger)
-            .with_context(installment_aging_date="2026-03-31")
-        )
-        self.assertIsNotNone(
-            report._aging_grouping([], ["partner_id"], ["__count"], (), None)
-        )
-        self.assertFalse(report._read_group([], ["partner_id"], ["__count"]))
-        self.assertEqual(report._read_group([], [], ["__count"]), [(0,)])
