@@ -187,6 +187,22 @@ class TestPaymentTermInstallments(InstallmentCommon):
                 if field.store and field.compute and field.column_type:
                     self.env.add_to_compute(field, records)
         self.assertEqual((self._stored(plan), self._stored(plan.line_ids)), written)
+        # Every stored computation is written: one left out would make the
+        # ORM run its compute method, and the others computed with it, over
+        # every plan posted (a new plan total once cost posting 10%).
+        plan_vals, line_vals_list = invoice._installment_plan_vals(
+            [(plan.line_ids[0].due_date, invoice.amount_residual)], fresh=True
+        )
+        for model, vals in (
+            ("installment.plan", plan_vals),
+            ("installment.plan.line", line_vals_list[0]),
+        ):
+            computed = {
+                name
+                for name, field in self.env[model]._fields.items()
+                if field.store and field.compute and field.column_type
+            }
+            self.assertLessEqual(computed, set(vals), model)
         # Later settlements are computed as usual.
         self._pay(invoice, 400.0)
         self.assertLines(

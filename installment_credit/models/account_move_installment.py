@@ -431,6 +431,7 @@ class AccountMove(models.Model):
             amount_reduced=0.0,
             amount_paid=0.0,
             amount_residual=self.amount_residual,
+            amount_uncovered=0.0,  # the plan is made for all that is due
             amount_late=currency.round(
                 sum(line["amount"] for line in lines if line["state"] == "late")
             ),

@@ -225,7 +225,11 @@ class InstallmentPlanLine(models.Model):
         ):
             return  # re-ordering: checked once the whole plan is in order
         for plan in self.plan_id:
-            lines = plan.line_ids.sorted()
+            # _order within a plan, sorted here: sorted() without a key
+            # queries the database, once per plan of a posting batch
+            lines = plan.line_ids.sorted(
+                key=lambda line: (line.sequence, line.due_date, line.id)
+            )
             if len(lines) > schedule.MAX_INSTALLMENTS:
                 raise ValidationError(
                     _(
