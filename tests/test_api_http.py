@@ -140,16 +140,15 @@ class TestApiHttp(ApiHttpCommon):
         status, answer = self._call("POST", url, {"count": 3, "first_due_date": "bad"})
         self.assertEqual((status, answer["error"]), (400, "invalid_request"))
         self.assertIn("YYYY-MM-DD", answer["message"])
-        status, answer = self._call(
-            "POST",
-            url,
-            {
-                "lines": [
-                    {"due_date": "2026-02-01", "amount": 100},
-                    {"due_date": "2026-03-01", "amount": 200},
-                ]
-            },
-        )
+        lines = [
+            {"due_date": "2026-02-01", "amount": 100},
+            {"due_date": "2026-03-01", "amount": 200},
+        ]
+        # a manual schedule with a generated mode's argument: refused, named
+        status, answer = self._call("POST", url, {"lines": lines, "count": 3})
+        self.assertEqual((status, answer["error"]), (400, "invalid_request"))
+        self.assertIn("leave out count", answer["message"])
+        status, answer = self._call("POST", url, {"lines": lines})
         self.assertEqual(status, 201, answer)
         self.assertEqual(
             [(i["due_date"], i["amount"]) for i in answer["installments"]],
