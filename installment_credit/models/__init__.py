@@ -15,6 +15,7 @@ from . import installment_plan_portal
 from . import account_payment_term
 from . import account_move
 from . import account_move_installment
+from . import account_move_installment_term
 from . import account_move_installment_notify
 from . import account_move_installment_due
 from . import account_move_installment_amount_count
