@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 from freezegun import freeze_time
 
 from odoo import Command, fields
@@ -401,6 +403,12 @@ class TestAgingReport(InstallmentCommon):
             )
         return groups
 
+    @contextmanager
+    def _queries(self):
+        """The SQL the block runs (Odoo's own query recorder, as in
+        ``assertQueries``)."""
+        yield from self._patchExecute([])
+
     def assertGroupedEqualsRows(self, report, domain, groupby):
         aggregates = [
             "__count",
@@ -424,15 +432,19 @@ class TestAgingReport(InstallmentCommon):
                 for values in groups
             }
 
-        got = rounded(report._read_group(domain, groupby, aggregates))
+        with self._queries() as queries:
+            got = rounded(report._read_group(domain, groupby, aggregates))
+        # read from the grouped table (its partial counts), not the rows
+        self.assertTrue(any("row_count" in query for query in queries))
         # the same read over the rows (a condition on the id needs them)
         row_domain = domain + [("id", "!=", 0)]
         self.assertIsNone(
             report._aging_grouping(row_domain, groupby, aggregates, (), None)
         )
-        self.assertEqual(
-            got, rounded(report._read_group(row_domain, groupby, aggregates))
-        )
+        with self._queries() as queries:
+            rows = rounded(report._read_group(row_domain, groupby, aggregates))
+        self.assertFalse(any("row_count" in query for query in queries))
+        self.assertEqual(got, rows)
         # and added up by hand (a credit's days overdue, NULL, reads as 0)
         self.assertEqual(
             {key: (*values[:3], values[3] or 0) for key, values in got.items()},

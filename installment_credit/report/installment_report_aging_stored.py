@@ -83,18 +83,18 @@ paid AS (
      WHERE line.amount_residual != 0
 ),
 -- the plans in their company's currency that do not cover all their
--- invoice's residual (few): selected first, their first open item after
+-- invoice's residual (few, by the partial index on what the plan stores as
+-- not covered): selected first, their first open item after
 uncovered AS MATERIALIZED (
     SELECT plan.id, plan.move_id, plan.partner_id, plan.company_id,
-           move.amount_residual_signed AS move_residual,
-           move.amount_residual_signed - COALESCE(plan.amount_residual, 0) AS amount
+           COALESCE(plan.amount_residual, 0) + plan.amount_uncovered
+               AS move_residual,
+           plan.amount_uncovered AS amount
       FROM installment_plan plan
-      JOIN account_move move ON move.id = plan.move_id
-     WHERE plan.amount_uncovered != 0  -- its partial index: few plans
+     WHERE plan.amount_uncovered != 0
        AND plan.company_id IN %(companies)s
        AND (plan.company_id, plan.currency_id) IN %(own_currency)s
        AND plan.state != 'cancelled'
-       AND move.amount_residual_signed != COALESCE(plan.amount_residual, 0)
 )""",
             companies=tuple(self.env.companies.ids),
             own_currency=self._aging_company_currencies(),
